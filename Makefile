@@ -1,0 +1,37 @@
+# Souk: `make demo` runs the demo market, `make test` runs every check. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/souk_test
+
+.PHONY: demo test setup chromium lint test-sqlite test-postgres
+
+$(BIN)/souk: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/souk
+
+# Browser tests drive Debian's chromium through Playwright; never a downloaded browser.
+# The fonts let printed signs show Arabic and CJK stall names.
+chromium:
+	@command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/droid ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-droid-fallback)
+
+demo: setup
+	$(BIN)/souk demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-sqlite: setup chromium
+	$(BIN)/pytest -q
+
+test-postgres: setup chromium
+	SOUK_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+
+test: lint test-sqlite test-postgres
