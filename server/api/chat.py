@@ -1,0 +1,155 @@
+"""Conversations, messages, receipts, quick replies and in-chat reservations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from server.api.deps import ActorDep, MarketDep
+from server.domain import chat, events, items, stalls
+from server.domain.actors import require_role
+from server.domain.chat import ConversationView, MessageView, SendInput
+from server.domain.errors import NotFound
+from server.domain.reservations import DEFAULT_MINUTES, reserve_for_visitor
+from server.domain.validate import text
+from server.domain.views import ItemView
+from server.tables import QuickReply
+
+
+@dataclass(frozen=True)
+class OpenInput:
+    stall_code: str
+    conversation_id: UUID | None = None
+    item_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    message_id: UUID
+    body: str = ""
+    item_id: UUID | None = None
+    photo_key: str | None = None
+    stall_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadInput:
+    up_to_seq: int
+    delivered_only: bool = False
+
+
+@dataclass(frozen=True)
+class ReserveForVisitor:
+    item_id: UUID
+    minutes: int = DEFAULT_MINUTES
+
+
+@dataclass(frozen=True)
+class IntroOut:
+    text: str
+
+
+@dataclass(frozen=True)
+class QuickReplyIn:
+    text: str
+
+
+@dataclass(frozen=True)
+class QuickReplyOut:
+    id: UUID
+    text: str
+
+
+class ChatController(Controller):
+    path = "/api"
+    tags = ["chat"]
+
+    @post("/conversations", status_code=HTTP_201_CREATED)
+    async def open(self, data: JSONBody[OpenInput], market: MarketDep, actor: ActorDep) -> ConversationView:
+        """A visitor opens (or finds) their conversation with a stall."""
+        return await chat.open_conversation(market, actor, data.stall_code, data.conversation_id, data.item_id)
+
+    @get("/conversations")
+    async def inbox(self, actor: ActorDep) -> list[ConversationView]:
+        """The vendor's inbox or the visitor's conversations, newest first, with unread counts."""
+        return await chat.list_conversations(actor)
+
+    @get("/conversations/{conversation_id:uuid}")
+    async def one(self, conversation_id: FromPath[UUID], actor: ActorDep) -> ConversationView:
+        return await chat.get_conversation(actor, conversation_id)
+
+    @get("/conversations/{conversation_id:uuid}/messages")
+    async def messages(
+        self,
+        conversation_id: FromPath[UUID],
+        actor: ActorDep,
+        after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+    ) -> list[MessageView]:
+        """Messages after `after_seq`: a reconnecting client gets exactly what it missed."""
+        return await chat.messages_after(actor, conversation_id, after_seq, limit)
+
+    @post("/conversations/{conversation_id:uuid}/messages", status_code=HTTP_201_CREATED)
+    async def send(
+        self, conversation_id: FromPath[UUID], data: JSONBody[MessageInput], market: MarketDep, actor: ActorDep
+    ) -> MessageView:
+        """Send (or safely re-send) a message; the id is the client's UUID."""
+        return await chat.send_message(
+            market,
+            actor,
+            SendInput(conversation_id, data.message_id, data.body, data.stall_code, data.item_id, data.photo_key),
+        )
+
+    @post("/conversations/{conversation_id:uuid}/read", status_code=200)
+    async def read(
+        self, conversation_id: FromPath[UUID], data: JSONBody[ReadInput], market: MarketDep, actor: ActorDep
+    ) -> ConversationView:
+        return await chat.mark_read(market, actor, conversation_id, data.up_to_seq, delivered_only=data.delivered_only)
+
+    @post("/conversations/{conversation_id:uuid}/reserve", status_code=200)
+    async def reserve(
+        self, conversation_id: FromPath[UUID], data: JSONBody[ReserveForVisitor], market: MarketDep, actor: ActorDep
+    ) -> ItemView:
+        """One tap: hold the item for this visitor (default 30 minutes) and say so in the chat."""
+        return await reserve_for_visitor(market, actor, conversation_id, data.item_id, data.minutes)
+
+    @get("/stalls/{code:str}/intro")
+    async def intro(
+        self, code: FromPath[str], market: MarketDep, item: Annotated[UUID | None, QueryParameter()] = None
+    ) -> IntroOut:
+        """The prefilled first message for "Message the seller"."""
+        stall = await stalls.get_stall(market, code)
+        event = await events.get_event(str(stall.event_id))
+        title = None
+        if item is not None:
+            found = await items.get_item(item)
+            if found.stall_id != stall.id:
+                raise NotFound("No such item at this stall")
+            title = found.title
+        return IntroOut(chat.intro_message(stall.name, event.name, title))
+
+    @get("/quick-replies")
+    async def quick_replies(self, actor: ActorDep) -> list[QuickReplyOut]:
+        vendor = require_role(actor, "vendor")
+        rows = await QuickReply.select().where(QuickReply.account == vendor.account_id).order_by(QuickReply.created_at)
+        return [QuickReplyOut(r["id"], r["text"]) for r in rows]
+
+    @post("/quick-replies", status_code=HTTP_201_CREATED)
+    async def add_quick_reply(self, data: JSONBody[QuickReplyIn], actor: ActorDep) -> QuickReplyOut:
+        vendor = require_role(actor, "vendor")
+        reply = QuickReply(id=uuid4(), account=vendor.account_id, text=text(data.text, "text", max_len=500, min_len=1))
+        await reply.save()
+        return QuickReplyOut(reply.id, reply.text)
+
+    @delete("/quick-replies/{reply_id:uuid}", status_code=204)
+    async def delete_quick_reply(self, reply_id: FromPath[UUID], actor: ActorDep) -> None:
+        vendor = require_role(actor, "vendor")
+        mine = (QuickReply.id == reply_id) & (QuickReply.account == vendor.account_id)
+        if not await QuickReply.exists().where(mine):
+            raise NotFound("No such quick reply")
+        await QuickReply.delete().where(mine)

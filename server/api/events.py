@@ -1,0 +1,104 @@
+"""Events and what hangs off them: invites, causes, stalls, items and hashtags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from server.api.deps import ActorDep, MarketDep
+from server.domain import events, items, stalls
+from server.domain.errors import Invalid
+from server.domain.events import CauseInput, EventInput, EventPatch
+from server.domain.views import CauseView, EventView, HashtagCount, ItemView, StallView
+
+
+@dataclass(frozen=True)
+class InviteRequest:
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class InvitesOut:
+    codes: list[str]
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]
+
+    @get("/")
+    async def list_events(self) -> list[EventView]:
+        return await events.list_events()
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_event(self, data: JSONBody[EventInput], market: MarketDep, actor: ActorDep) -> EventView:
+        return await events.create_event(market, actor, data)
+
+    @get("/{event:str}")
+    async def get_event(self, event: FromPath[str]) -> EventView:
+        return await events.get_event(event)
+
+    @patch("/{event:str}")
+    async def update_event(
+        self, event: FromPath[str], data: JSONBody[EventPatch], market: MarketDep, actor: ActorDep
+    ) -> EventView:
+        return await events.update_event(market, actor, event, data)
+
+    @post("/{event:str}/invites", status_code=HTTP_201_CREATED)
+    async def create_invites(
+        self,
+        event: FromPath[str],
+        data: JSONBody[InviteRequest],
+        market: MarketDep,
+        actor: ActorDep,
+    ) -> InvitesOut:
+        return InvitesOut(await events.create_invites(market, actor, event, data.count))
+
+    @get("/{event:str}/invites")
+    async def list_invites(self, event: FromPath[str], actor: ActorDep) -> list[dict[str, object]]:
+        return await events.list_invites(actor, event)
+
+    @post("/{event:str}/causes", status_code=HTTP_201_CREATED)
+    async def create_cause(
+        self, event: FromPath[str], data: JSONBody[CauseInput], market: MarketDep, actor: ActorDep
+    ) -> CauseView:
+        return await events.create_cause(market, actor, event, data)
+
+    @get("/{event:str}/causes")
+    async def list_causes(self, event: FromPath[str]) -> list[CauseView]:
+        return await events.list_causes((await events.get_event(event)).id)
+
+    @get("/{event:str}/stalls")
+    async def list_stalls(self, event: FromPath[str], market: MarketDep) -> list[StallView]:
+        return await stalls.list_stalls(market, (await events.get_event(event)).id)
+
+    @get("/{event:str}/items")
+    async def list_items(
+        self,
+        event: FromPath[str],
+        tag: FromQuery[str | None] = None,
+        stall: FromQuery[str | None] = None,
+        states: Annotated[
+            list[str] | None, QueryParameter(name="state", description="available, reserved, sold")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> list[ItemView]:
+        """Browse an event's items, optionally by hashtag (with or without '#') or stall code."""
+        event_id = (await events.get_event(event)).id
+        stall_id: UUID | None = None
+        if stall:
+            stall_id = UUID(str((await stalls.stall_row(stall))["id"]))
+        wanted = tuple(states or items.STATES)
+        if bad := [s for s in wanted if s not in items.STATES]:
+            raise Invalid(f"Unknown state {bad[0]!r}; use available, reserved or sold", field="state")
+        return await items.list_items(event_id, stall_id=stall_id, tag=tag, states=wanted, limit=limit, offset=offset)
+
+    @get("/{event:str}/hashtags")
+    async def hashtags(self, event: FromPath[str]) -> list[HashtagCount]:
+        return await items.list_hashtags((await events.get_event(event)).id)

@@ -1,0 +1,102 @@
+"""The personal realtime socket: new messages, receipts, typing, and the event's pokes.
+
+Browsers cannot put an Authorization header on a WebSocket, and tokens in URLs end up in logs,
+so the client's first frame carries the token: `{"type": "auth", "token": ..., "event": slug}`.
+While the socket is open the person counts as present (no push needed); the count lives in the
+database so every worker sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+from litestar import WebSocket, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+
+from server.api.deps import MarketDep
+from server.api.relay import relay
+from server.auth.tokens import actor_for_token
+from server.domain import chat, events
+from server.domain.actors import Actor
+from server.domain.errors import DomainError
+from server.tables import Presence
+from sync.log import event_scope
+
+AUTH_TIMEOUT = 10.0
+
+
+@websocket("/api/live")
+async def live_personal(
+    socket: WebSocket[Any, Any, Any], market: MarketDep, channels: NamedDependency[ChannelsPlugin]
+) -> None:
+    await socket.accept()
+    hello = await _first_frame(socket)
+    actor = await actor_for_token(str(hello.get("token", ""))) if hello else None
+    if actor is None:
+        await socket.close(code=4401, reason="send {type: auth, token} first, with a valid token")
+        return
+    scopes = [presence_key(actor)]
+    if hello and hello.get("event"):
+        with contextlib.suppress(DomainError):
+            scopes.append(event_scope((await events.get_event(str(hello["event"]))).id))
+    await _present(presence_key(actor), +1)
+    try:
+        await relay(
+            socket,
+            channels,
+            scopes,
+            {"type": "ready", "scopes": scopes},
+            lambda frame: _handle_frame(frame, actor, market, socket),
+        )
+    finally:
+        await _present(presence_key(actor), -1)
+
+
+def presence_key(actor: Actor) -> str:
+    return chat.device_channel(actor.device_id) if actor.role == "device" else chat.account_channel(actor.account_id)
+
+
+async def _first_frame(socket: WebSocket[Any, Any, Any]) -> dict[str, Any] | None:
+    with anyio.move_on_after(AUTH_TIMEOUT), contextlib.suppress(WebSocketDisconnect, ValueError):
+        frame = json.loads(await socket.receive_text())
+        if isinstance(frame, dict) and frame.get("type") == "auth":
+            return frame
+    return None
+
+
+async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[Any, Any, Any]) -> None:
+    """Typing indicators and keep-alives; anything else gets an error frame, never a crash."""
+    try:
+        frame = json.loads(raw)
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "typing":
+            await chat.typing(market, actor, UUID(str(frame["conversation_id"])))
+        elif kind == "ping":
+            await _present(presence_key(actor), 0)
+            await socket.send_json({"type": "pong"})
+        else:
+            await socket.send_json({"type": "error", "error": f"unknown frame type {kind!r}"})
+    except (ValueError, KeyError, TypeError, DomainError) as exc:
+        await socket.send_json({"type": "error", "error": str(getattr(exc, "message", exc))})
+
+
+async def _present(who: str, delta: int) -> None:
+    now = datetime.now(UTC)
+    await Presence.raw(
+        "INSERT INTO presence (who, sockets, seen_at) VALUES ({}, {}, {}) "
+        "ON CONFLICT (who) DO UPDATE SET sockets = CASE WHEN presence.sockets + {} < 0 THEN 0 "
+        "ELSE presence.sockets + {} END, seen_at = {}",
+        who,
+        max(delta, 0),
+        now,
+        delta,
+        delta,
+        now,
+    )

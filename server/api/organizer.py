@@ -1,0 +1,197 @@
+"""The organizer's side: live totals, CSV exports, moderation, kiosk tokens, printable signs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Controller, Response, get, post
+from litestar.params import FromHeader, FromPath, JSONBody, QueryParameter
+
+from kiosk.signs import PAGE_SIZES, PriceTag, SignEvent, SignStall, price_tags_pdf, stall_sign_svg, stall_signs_pdf
+from server.api.deps import ActorDep, MarketDep
+from server.domain import events, items, moderation, stalls
+from server.domain.errors import Invalid
+from server.domain.exports import cause_totals_csv, sales_csv
+from server.domain.moderation import KioskTokenOut, ReportView
+from server.domain.money import format_money
+from server.domain.totals import EventTotals, event_totals
+from server.domain.views import CauseView, EventView, ItemView, StallView
+
+
+@dataclass(frozen=True)
+class HiddenInput:
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class BlockInput:
+    device_id: UUID
+    blocked: bool = True
+
+
+@dataclass(frozen=True)
+class KioskTokenInput:
+    label: str = "Entrance"
+
+
+@dataclass(frozen=True)
+class KioskSetup:
+    event: EventView
+    stalls: list[StallView]
+    causes: list[CauseView]
+    totals: EventTotals
+
+
+def _csv(body: str, name: str) -> Response[bytes]:
+    return Response(
+        body.encode("utf-8-sig"),  # the BOM makes spreadsheet apps read UTF-8 names correctly
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/* types
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _page_size(page: str) -> str:
+    if page.lower() not in PAGE_SIZES:
+        raise Invalid(f"page must be one of {', '.join(PAGE_SIZES)}", field="page")
+    return page.lower()
+
+
+class OrganizerController(Controller):
+    tags = ["organizer"]
+
+    @get("/api/events/{event:str}/totals")
+    async def totals(self, event: FromPath[str], actor: ActorDep) -> EventTotals:
+        """Sales overall, per cause (with goal), per stall and per hour: organizer only."""
+        row = await events.owned_event(actor, event)
+        return await event_totals(row["id"], detailed=True)
+
+    @get("/api/events/{event:str}/cause-totals")
+    async def public_totals(self, event: FromPath[str]) -> EventTotals:
+        """What a charity fair shows everyone: totals per #SocialCause cause and overall."""
+        return await event_totals((await events.get_event(event)).id)
+
+    @get("/api/events/{event:str}/sales.csv")
+    async def sales_csv(self, event: FromPath[str], actor: ActorDep) -> Response[bytes]:
+        row = await events.owned_event(actor, event)
+        return _csv(await sales_csv(row["id"]), f"{row['slug']}-sales.csv")
+
+    @get("/api/events/{event:str}/cause-totals.csv")
+    async def cause_csv(self, event: FromPath[str], actor: ActorDep) -> Response[bytes]:
+        row = await events.owned_event(actor, event)
+        return _csv(await cause_totals_csv(row["id"]), f"{row['slug']}-cause-totals.csv")
+
+    @post("/api/items/{item_id:uuid}/hidden", status_code=200)
+    async def hide_item(
+        self, item_id: FromPath[UUID], data: JSONBody[HiddenInput], market: MarketDep, actor: ActorDep
+    ) -> ItemView:
+        return await items.set_item_hidden(market, actor, item_id, data.hidden)
+
+    @post("/api/stalls/{code:str}/hidden", status_code=200)
+    async def hide_stall(
+        self, code: FromPath[str], data: JSONBody[HiddenInput], market: MarketDep, actor: ActorDep
+    ) -> StallView:
+        return await stalls.set_stall_hidden(market, actor, code, data.hidden)
+
+    @post("/api/messages/{message_id:uuid}/report", status_code=201)
+    async def report(self, message_id: FromPath[UUID], data: JSONBody[ReportInput], actor: ActorDep) -> ReportView:
+        return await moderation.report_message(actor, message_id, data.reason)
+
+    @get("/api/events/{event:str}/reports")
+    async def reports(self, event: FromPath[str], actor: ActorDep) -> list[ReportView]:
+        return await moderation.list_reports(actor, event)
+
+    @post("/api/events/{event:str}/blocked-devices", status_code=204)
+    async def block(self, event: FromPath[str], data: JSONBody[BlockInput], actor: ActorDep) -> None:
+        await moderation.block_device(actor, event, data.device_id, data.blocked)
+
+    @post("/api/events/{event:str}/kiosk-tokens", status_code=201)
+    async def kiosk_token(
+        self, event: FromPath[str], data: JSONBody[KioskTokenInput], market: MarketDep, actor: ActorDep
+    ) -> KioskTokenOut:
+        return await moderation.create_kiosk_token(actor, event, data.label, market.settings.base_url)
+
+    @get("/api/kiosk/{event:str}")
+    async def kiosk_setup(
+        self, event: FromPath[str], market: MarketDep, token: FromHeader[str | None] = None
+    ) -> KioskSetup:
+        """What an entrance screen needs; the header `token` is the organizer's kiosk token."""
+        event_id = await moderation.kiosk_event(token, event)
+        view = await events.get_event(str(event_id))
+        return KioskSetup(
+            view,
+            await stalls.list_stalls(market, event_id),
+            await events.list_causes(event_id),
+            await event_totals(event_id),
+        )
+
+    @get("/api/events/{event:str}/signs.pdf", media_type="application/pdf")
+    async def all_signs(
+        self,
+        event: FromPath[str],
+        market: MarketDep,
+        actor: ActorDep,
+        page: Annotated[str, QueryParameter(description="a4 or letter")] = "a4",
+    ) -> Response[bytes]:
+        """Every stall's QR sign, one per page, for the organizer to print in one go."""
+        row = await events.owned_event(actor, event)
+        size = _page_size(page)
+        listed = await stalls.list_stalls(market, row["id"])
+        sign_event = SignEvent(row["name"], row["hashtag"])
+        signs = [SignStall(s.name, s.number, s.location, s.store_tag, s.url) for s in listed]
+        pdf = await anyio.to_thread.run_sync(lambda: stall_signs_pdf(signs, sign_event, size))
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{row["slug"]}-signs.pdf"'},
+        )
+
+    @get("/s/{code:str}/sign.svg", media_type="image/svg+xml", include_in_schema=False)
+    async def sign_svg(self, code: FromPath[str], market: MarketDep) -> Response[str]:
+        stall = await stalls.get_stall(market, code)
+        event = await events.get_event(str(stall.event_id))
+        svg = stall_sign_svg(
+            SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url),
+            SignEvent(event.name, event.hashtag),
+        )
+        return Response(svg, media_type="image/svg+xml")
+
+    @get("/s/{code:str}/sign.pdf", media_type="application/pdf", include_in_schema=False)
+    async def sign_pdf(
+        self, code: FromPath[str], market: MarketDep, page: Annotated[str, QueryParameter()] = "a4"
+    ) -> Response[bytes]:
+        stall = await stalls.get_stall(market, code)
+        event = await events.get_event(str(stall.event_id))
+        sign = SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url)
+        size = _page_size(page)
+        pdf = await anyio.to_thread.run_sync(
+            lambda: stall_signs_pdf([sign], SignEvent(event.name, event.hashtag), size)
+        )
+        return Response(pdf, media_type="application/pdf")
+
+    @get("/api/stalls/{code:str}/price-tags.pdf", media_type="application/pdf")
+    async def price_tags(
+        self,
+        code: FromPath[str],
+        market: MarketDep,
+        actor: ActorDep,
+        page: Annotated[str, QueryParameter()] = "a4",
+    ) -> Response[bytes]:
+        """A sheet of small price tags with QR codes, for the stall's own vendor."""
+        row = await stalls.owned_stall(actor, code)
+        event = await events.get_event(str(row["event"]))
+        listed = await items.list_items(
+            UUID(str(row["event"])), stall_id=UUID(str(row["id"])), limit=500, states=("available", "reserved")
+        )
+        base = market.settings.base_url
+        tags = [PriceTag(i.title, format_money(i.price, i.currency), f"{base}/s/{code}?item={i.id}") for i in listed]
+        size = _page_size(page)
+        pdf = await anyio.to_thread.run_sync(lambda: price_tags_pdf(tags, SignEvent(event.name, event.hashtag), size))
+        return Response(pdf, media_type="application/pdf")

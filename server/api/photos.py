@@ -1,0 +1,60 @@
+"""Photo upload (vendors' items, chat) and serving the stored, metadata-free variants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import File
+from litestar.status_codes import HTTP_201_CREATED
+
+from server.api.deps import ActorDep, MarketDep
+from server.domain.actors import require_any
+from server.domain.errors import NotFound
+from server.domain.uploads import store_photo
+from server.domain.views import PhotoView, photo_view
+
+
+@dataclass(frozen=True)
+class PhotoOut:
+    photo: PhotoView
+    mime: str
+
+
+@dataclass
+class PhotoUpload:
+    file: UploadFile
+
+
+class PhotoController(Controller):
+    tags = ["photos"]
+
+    @post("/api/photos", status_code=HTTP_201_CREATED)
+    async def upload(
+        self,
+        data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        market: MarketDep,
+        actor: ActorDep,
+    ) -> PhotoOut:
+        """Store a photo; the real type is sniffed from the bytes, EXIF (GPS!) is stripped."""
+        require_any(actor)
+        raw = await data.file.read(market.settings.max_upload_bytes + 1)
+        stored = await store_photo(market, raw)
+        return PhotoOut(photo_view(stored.key, stored.width, stored.height), stored.mime)
+
+    @get("/photos/{key:str}/{size:str}", include_in_schema=False)
+    async def serve(self, key: FromPath[str], size: FromPath[str], market: MarketDep) -> Response[bytes] | File:
+        path = market.photos.file_for(key, size)
+        if path is None or not path.exists():
+            raise NotFound("No such photo")
+        return File(
+            path=path,
+            media_type=market.photos.media_type(path),
+            content_disposition_type="inline",
+            # Content-addressed: the bytes behind a URL never change.
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        )

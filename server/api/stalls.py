@@ -1,0 +1,41 @@
+"""Stalls by their QR code, and the items a vendor lists on them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from server.api.deps import ActorDep, MarketDep
+from server.domain import items, stalls
+from server.domain.items import ItemInput
+from server.domain.stalls import StallPatch
+from server.domain.views import ItemView, StallView
+
+
+class StallController(Controller):
+    path = "/api/stalls"
+    tags = ["stalls"]
+
+    @get("/{code:str}")
+    async def get_stall(self, code: FromPath[str], market: MarketDep) -> StallView:
+        return await stalls.get_stall(market, code)
+
+    @patch("/{code:str}")
+    async def update_stall(
+        self, code: FromPath[str], data: JSONBody[StallPatch], market: MarketDep, actor: ActorDep
+    ) -> StallView:
+        return await stalls.update_stall(market, actor, code, data)
+
+    @get("/{code:str}/items")
+    async def stall_items(self, code: FromPath[str]) -> list[ItemView]:
+        row = await stalls.stall_row(code)
+        return await items.list_items(UUID(str(row["event"])), stall_id=UUID(str(row["id"])), limit=500)
+
+    @post("/{code:str}/items", status_code=HTTP_201_CREATED)
+    async def create_item(
+        self, code: FromPath[str], data: JSONBody[ItemInput], market: MarketDep, actor: ActorDep
+    ) -> ItemView:
+        return await items.create_item(market, actor, code, data)

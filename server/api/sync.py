@@ -1,0 +1,55 @@
+"""The offline-first sync endpoints (protocol in sync/pull.py and sync/push.py) and the
+WebSocket that pokes open clients when their event's log advances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, WebSocket, post, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from server.api.deps import ActorDep, MarketDep
+from server.api.relay import relay
+from server.domain import events
+from sync.log import event_scope
+from sync.pull import PullResult, pull
+from sync.push import PushRequest, PushResult, push
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    event: str  # slug or id
+    cursor: str | None = None
+    limit: int = 500
+
+
+class SyncController(Controller):
+    path = "/api/sync"
+    tags = ["sync"]
+
+    @post("/pull", status_code=200)
+    async def pull(self, data: JSONBody[PullRequest], market: MarketDep, actor: ActorDep) -> PullResult:
+        """Changes since `cursor` (none: a snapshot first). `reset: true` means start over."""
+        return await pull(market, actor, data.event, data.cursor, data.limit)
+
+    @post("/push", status_code=200)
+    async def push(self, data: JSONBody[PushRequest], market: MarketDep, actor: ActorDep) -> PushResult:
+        """Apply queued mutations in order, each exactly once; see sync/push.py for the rules."""
+        return await push(market, actor, data)
+
+
+@websocket("/api/events/{event:str}/live")
+async def live(
+    socket: WebSocket[Any, Any, Any], event: FromPath[str], channels: NamedDependency[ChannelsPlugin]
+) -> None:
+    """Payload-free pokes: `{"type": "poke", "scope": ..., "seq": n}`; the client then pulls.
+
+    Pokes carry no data, so an open socket reveals nothing a pull would not; a missed poke only
+    delays an update until the next pull.
+    """
+    scope = event_scope((await events.get_event(event)).id)
+    await socket.accept()
+    await relay(socket, channels, [scope], {"type": "hello", "scopes": [scope]})

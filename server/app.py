@@ -1,0 +1,170 @@
+"""Where a request enters: `create_app(settings)` assembles Souk's Litestar application.
+
+Tests, `souk serve` and `souk demo` all call this one factory with a Settings object; nothing
+is configured at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from search.factory import open_engine
+from search.indexer import Indexer
+from server.api.auth import AuthController
+from server.api.chat import ChatController
+from server.api.deps import provide_actor
+from server.api.errors import domain_error, http_error, server_error, validation_error
+from server.api.events import EventController
+from server.api.health import health
+from server.api.items import ItemController
+from server.api.kiosk_pages import kiosk_handlers
+from server.api.live import live_personal
+from server.api.organizer import OrganizerController
+from server.api.photos import PhotoController
+from server.api.push import PushController
+from server.api.pwa import pwa_handlers
+from server.api.search import SearchController
+from server.api.stalls import StallController
+from server.api.sync import SyncController, live
+from server.database import (
+    bind_tables,
+    build_engine,
+    prepare_sqlite_file,
+    start_engine,
+    stop_engine,
+)
+from server.domain.context import Market
+from server.domain.errors import DomainError
+from server.domain.reservations import run_sweeper
+from server.notify import PushNotifier
+from server.pages import PageController
+from server.photos import PhotoStore
+from server.pubsub import build_channels, publisher
+from server.settings import Settings
+from server.webpush_sender import PushSender, load_or_create_vapid_keys
+from sync.log import ensure_log_head
+
+# On a market's weak signal, bytes are time: JSON and the app's code shrink 4-6x with gzip.
+# Photos, QR PNGs and PDFs are compressed already; gzipping them again only costs CPU.
+COMPRESSION = CompressionConfig(
+    backend="gzip",
+    gzip_compress_level=6,
+    minimum_size=1024,
+    exclude=[r"^/photos/", r"\.png$", r"\.pdf$"],
+)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the application; the database is connected in its lifespan, not here."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings)
+    channels = build_channels(settings)
+    search = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
+    indexer = Indexer(search, engine)
+    http = httpx.AsyncClient(timeout=15.0, trust_env=False)
+    notifier = PushNotifier(
+        PushSender(
+            load_or_create_vapid_keys(settings.data_dir),
+            settings.vapid_contact,
+            http,
+            require_https=not settings.push_allow_http,
+        ),
+        engine,
+        settings.base_url,
+    )
+    publish_to_channels = publisher(channels)
+
+    def publish(data: dict[str, object], scopes: list[str]) -> None:
+        publish_to_channels(data, scopes)
+        indexer.wake()  # local commits reach the index at once; others within a poll
+        notifier.wake()
+
+    market = Market(
+        engine=engine,
+        settings=settings,
+        photos=PhotoStore(settings.photos_dir, settings.max_upload_bytes),
+        publish=publish,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        prepare_sqlite_file(settings)
+        bind_tables(engine)
+        await start_engine(engine)
+        app.state.indexer = indexer
+        app.state.notifier = notifier
+        try:
+            await ensure_log_head()
+            indexing = asyncio.create_task(indexer.run(), name="souk-search-indexer")
+            sweeping = asyncio.create_task(run_sweeper(market), name="souk-reservation-sweeper")
+            notifying = asyncio.create_task(notifier.run(), name="souk-push-notifier")
+            try:
+                yield
+            finally:
+                sweeping.cancel()
+                indexer.stop()
+                notifier.stop()
+                await indexing
+                await notifying
+                await notifier.drain()
+                await http.aclose()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeping
+                await search.close()
+        finally:
+            await stop_engine(engine)
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            EventController,
+            StallController,
+            ItemController,
+            PhotoController,
+            PageController,
+            health,
+            SyncController,
+            SearchController,
+            ChatController,
+            live_personal,
+            PushController,
+            OrganizerController,
+            *pwa_handlers,
+            *kiosk_handlers,
+            live,
+        ],
+        dependencies={
+            "market": Provide(lambda: market, sync_to_thread=False),
+            "actor": Provide(provide_actor),
+            "search": Provide(lambda: search, sync_to_thread=False),
+        },
+        plugins=[channels],
+        lifespan=[lifespan],
+        exception_handlers={
+            DomainError: domain_error,
+            ValidationException: validation_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Souk", version="0.1.0", path="/api/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        # Uploads are checked (and refused with a 422 naming the field) by the photo pipeline;
+        # this outer cap only stops absurd bodies before they are read.
+        request_max_body_size=settings.max_upload_bytes * 2 + 1_000_000,
+        cors_config=CORSConfig(allow_origins=[settings.base_url]),
+        compression_config=COMPRESSION,
+        debug=settings.debug,
+    )

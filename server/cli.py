@@ -1,0 +1,265 @@
+"""The `souk` command: serve, demo, migrate, create-organizer.
+
+Every command builds its Settings from the environment (see README), so the same command runs
+the embedded market or the scale-out one. Errors print what to do next and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import shutil
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from server.settings import Settings, SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        result: int = args.run(settings, args)
+        return result
+    except SettingsError as exc:
+        print(f"souk: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"souk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+class CliError(Exception):
+    """A failure with a message that tells the user what to do next."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="souk", description="Souk: an offline-first market for live events.")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="migrate the database and run the web server")
+    serve.add_argument("--no-migrate", action="store_true", help="skip migrations at start")
+    serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="create a fresh demo market and serve it")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--stalls", type=int, default=84)
+    demo.add_argument("--items", type=int, default=2100)
+    demo.add_argument("--no-serve", action="store_true", help="load the demo, do not start the server")
+    demo.add_argument(
+        "--reset-database", action="store_true", help="allow wiping a PostgreSQL database named by SOUK_DATABASE_URL"
+    )
+    demo.set_defaults(run=cmd_demo)
+
+    rei = sub.add_parser("reindex", help="rebuild the search index from the database")
+    rei.set_defaults(run=cmd_reindex)
+
+    mig = sub.add_parser("migrate", help="bring the database schema up to date")
+    mig.set_defaults(run=cmd_migrate)
+
+    org = sub.add_parser("create-organizer", help="create an organizer account")
+    org.add_argument("email")
+    org.add_argument("--name", default="Organizer")
+    org.add_argument("--password", help="prompted for when omitted (safer: not kept in shell history)")
+    org.set_defaults(run=cmd_create_organizer)
+    return parser
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    _run(settings, _migrate_only)
+    print(f"Database is up to date: {_describe_db(settings)}")
+    return 0
+
+
+def cmd_reindex(settings: Settings, _: argparse.Namespace) -> int:
+    from search.engine import EngineError
+    from search.factory import open_engine
+    from search.indexer import reindex
+
+    report = _progress_printer()
+
+    async def rebuild(_: Any) -> int:
+        engine = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
+        try:
+            return await reindex(engine, lambda done, total: report("items", done, total))
+        except EngineError as exc:
+            raise CliError(f"the search engine refused: {exc}. Check SOUK_MEILI_URL / the data dir.") from None
+        finally:
+            await engine.close()
+
+    count = _run(settings, rebuild)
+    print(f"\nSearch index rebuilt: {count} items.")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.no_migrate:
+        _run(settings, _migrate_only)
+    _serve(settings)
+    return 0
+
+
+def cmd_create_organizer(settings: Settings, args: argparse.Namespace) -> int:
+    from server.domain.accounts import NewAccount, create_account
+    from server.domain.errors import DomainError
+
+    password = args.password or getpass.getpass("Password for the new organizer: ")
+
+    async def create(_: Any) -> None:
+        await create_account(NewAccount(args.email, password, args.name), "organizer")
+
+    try:
+        _run(settings, create)
+    except DomainError as exc:
+        raise CliError(f"cannot create organizer: {exc.message}") from None
+    print(f"Organizer {args.email} created. Sign in with POST {settings.base_url}/api/auth/login")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from fixtures.load import load_market
+    from fixtures.market import build_market
+
+    _wipe_for_demo(settings, args.reset_database)
+    print(f"Building the demo market (seed {args.seed}) …", file=sys.stderr)
+    demo = build_market(seed=args.seed, stalls=args.stalls, items=args.items)
+
+    async def load(market: Any) -> Any:
+        return await load_market(market, demo, progress=_progress_printer())
+
+    loaded = _run(settings, load)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    base = settings.base_url
+    print(
+        f"\nDemo market ready: {demo.event.name} — {len(loaded.stall_codes)} stalls, "
+        f"{len(loaded.item_ids)} items, {len(demo.sales)} sales"
+    )
+    print(f"  Event page:      {base}/e/{loaded.event_slug}")
+    print(f"  A stall (QR):    {base}/s/{loaded.stall_codes[0]}   (sign: {base}/s/{loaded.stall_codes[0]}/qr.svg)")
+    print(f"  API schema:      {base}/api/schema")
+    print(f"  Organizer login: {demo.organizer_email} / {demo.organizer_password}")
+    first = demo.vendors[0]
+    print(f"  Vendor login:    {first.email} / {first.password}  (vendorNN@…, demo-vendor-NN)")
+    if args.no_serve:
+        return 0
+    _serve(settings)
+    return 0
+
+
+def _wipe_for_demo(settings: Settings, allow_postgres: bool) -> None:
+    """The demo always starts from an empty market; wiping PostgreSQL needs an explicit flag."""
+    if settings.is_sqlite:
+        for path in (settings.sqlite_path, Path(f"{settings.sqlite_path}-wal"), Path(f"{settings.sqlite_path}-shm")):
+            path.unlink(missing_ok=True)
+        for folder in (settings.photos_dir, settings.search_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    if not allow_postgres:
+        raise CliError(
+            "souk demo wipes the database; SOUK_DATABASE_URL names PostgreSQL, so pass --reset-database "
+            "if that is really what you want"
+        )
+    from server.database import drop_all_tables
+
+    _run(settings, lambda market: drop_all_tables(market.engine), migrate=False)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    print(f"Serving on http://{settings.host}:{settings.port} (public URL {settings.base_url}); Ctrl+C stops.")
+    if settings.workers > 1:
+        uvicorn.run(
+            "server.asgi:make_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="warning",
+        )
+    else:
+        from server.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+async def _migrate_only(_: Any) -> None:
+    return None
+
+
+def _run(settings: Settings, job: Callable[[Any], Awaitable[Any]], *, migrate: bool = True) -> Any:
+    """Run `job(market)` with a connected, migrated database, outside any web server."""
+    from server.database import (
+        bind_tables,
+        build_engine,
+        prepare_sqlite_file,
+        start_engine,
+        stop_engine,
+    )
+    from server.domain.context import Market
+    from server.migrate import MigrationFailed
+    from server.migrate import migrate as run_migrations
+    from server.photos import PhotoStore
+
+    async def go() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(settings)
+        engine = build_engine(settings)
+        bind_tables(engine)
+        try:
+            await start_engine(engine)
+        except OSError as exc:
+            raise CliError(
+                f"cannot reach the database {_describe_db(settings)}: {exc}. Is it running? Check SOUK_DATABASE_URL."
+            ) from None
+        try:
+            if migrate:
+                await run_migrations(engine)
+            return await job(Market(engine, settings, PhotoStore(settings.photos_dir, settings.max_upload_bytes)))
+        except MigrationFailed as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            await stop_engine(engine)
+
+    return asyncio.run(go())
+
+
+def _describe_db(settings: Settings) -> str:
+    return str(settings.sqlite_path) if settings.is_sqlite else settings.database_url.split("@")[-1]
+
+
+def _progress_printer() -> Callable[[str, int, int], None]:
+    """A self-overwriting bar per stage on a terminal; every 10 % as plain lines in a log."""
+    stage_now = [""]
+    shown = [-1]
+    tty = sys.stderr.isatty()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage != stage_now[0]:
+            if stage_now[0] and tty:
+                print(file=sys.stderr)
+            stage_now[0], shown[0] = stage, -1
+        percent = 100 * done // max(total, 1)
+        if tty:
+            filled = 30 * done // max(total, 1)
+            bar = "#" * filled + "." * (30 - filled)
+            print(f"\r  {stage:<18} [{bar}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        elif percent // 10 != shown[0] // 10 or done == total:
+            shown[0] = percent
+            print(f"  {stage}: {done}/{total} ({percent}%)", file=sys.stderr, flush=True)
+
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(main())

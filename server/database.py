@@ -1,0 +1,118 @@
+"""Database engines: SQLite (embedded default) or PostgreSQL (scale-out), picked by the URL.
+
+Piccolo tables find their engine through `Table._meta.db`; `bind_tables` points every Souk
+table at the engine built from the settings, so the same table code runs on both databases and
+no module builds a connection at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+from server.settings import Settings
+
+# How long a writer waits for another writer before giving up with an error.
+SQLITE_WRITE_WAIT_SECONDS = 30
+
+
+class QueuedSQLiteEngine(SQLiteEngine):
+    """SQLite with its writers queued in arrival order inside this process.
+
+    SQLite has one write lock, and waiters poll for it with back-off, so under load a newer
+    write often overtakes one that has waited seconds. Queuing writers on a FIFO lock first
+    keeps waits short and fair, and saves the polling.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path=path, timeout=SQLITE_WRITE_WAIT_SECONDS)
+        self.writers = asyncio.Lock()
+
+
+def build_engine(settings: Settings) -> Engine[Any]:
+    """Make (but do not connect) the engine the settings ask for."""
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return QueuedSQLiteEngine(str(path))
+    dsn = settings.database_url.replace("postgres://", "postgresql://", 1)
+    return PostgresEngine(config={"dsn": dsn})
+
+
+def bind_tables(engine: Engine[Any]) -> None:
+    """Point every Souk table (and Piccolo's migration table) at `engine`."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from server.tables import ALL_TABLES
+
+    tables: tuple[type[Table], ...] = (*ALL_TABLES, Migration)
+    for table in tables:
+        table._meta.db = engine
+
+
+def prepare_sqlite_file(settings: Settings) -> None:
+    """Switch the SQLite file to WAL once: readers then never block the single writer.
+
+    The journal mode is stored in the file, so doing it at start-up is enough.
+    """
+    if not settings.is_sqlite:
+        return
+    path = settings.sqlite_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+
+
+async def start_engine(engine: Engine[Any]) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop_engine(engine: Engine[Any]) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction(engine: Engine[Any]) -> AsyncIterator[Any]:
+    """A transaction that may read then write without `database is locked` on SQLite.
+
+    SQLite's default DEFERRED transactions fail when two of them try to upgrade a read lock to
+    a write lock at once, whatever the busy timeout; IMMEDIATE takes the write lock up front.
+    PostgreSQL transactions are serialised where needed by `ChangeLog.lock_head` instead.
+    """
+    if isinstance(engine, QueuedSQLiteEngine):
+        async with asyncio.timeout(SQLITE_WRITE_WAIT_SECONDS):
+            await engine.writers.acquire()
+        try:
+            async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
+                yield tx
+        finally:
+            engine.writers.release()
+    elif isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
+            yield tx
+    else:
+        async with engine.transaction() as tx:
+            yield tx
+
+
+async def drop_all_tables(engine: Engine[Any]) -> None:
+    """Remove every Souk table and the migration history (only `souk demo --reset-database`)."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from server.tables import ALL_TABLES
+
+    bind_tables(engine)
+    tables: tuple[type[Table], ...] = (*ALL_TABLES, Migration)
+    for table in reversed(tables):
+        await table.alter().drop_table(if_exists=True, cascade=isinstance(engine, PostgresEngine))

@@ -1,0 +1,54 @@
+"""Organizer and vendor accounts: creation and password sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID, uuid4
+
+from server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from server.auth.tokens import account_by_email
+from server.domain.errors import Conflict, Invalid, Unauthorized
+from server.domain.validate import text
+from server.tables import Account
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    email: str
+    password: str
+    display_name: str
+
+
+def checked_account(data: NewAccount) -> tuple[str, str, str]:
+    email = text(data.email, "email", max_len=254, min_len=3).lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise Invalid("email must look like name@example.org", field="email")
+    if not isinstance(data.password, str) or len(data.password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    if len(data.password) > 1024:
+        raise Invalid("password is too long", field="password")
+    name = text(data.display_name, "display_name", max_len=80, min_len=1)
+    return email, data.password, name
+
+
+async def create_account(data: NewAccount, role: Literal["organizer", "vendor"]) -> UUID:
+    """Insert an account; the caller owns the transaction (joining an event makes a stall too)."""
+    email, password, name = checked_account(data)
+    if await Account.exists().where(Account.email == email):
+        raise Conflict("An account with this email already exists; sign in instead", field="email")
+    account = Account(id=uuid4(), email=email, display_name=name, password_hash=hash_password(password), role=role)
+    await account.save()
+    return UUID(str(account.id))
+
+
+async def check_password(email: str, password: str) -> Account:
+    account = await account_by_email(email)
+    # Verify even when the account is unknown, so timing does not reveal which emails exist.
+    stored = account.password_hash if account else _DUMMY_HASH
+    if not verify_password(stored, password) or account is None:
+        raise Unauthorized("Wrong email or password")
+    return account
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-just-timing")

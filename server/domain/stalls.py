@@ -1,0 +1,184 @@
+"""Stalls: a vendor's place in one event, reached by the short code printed in its QR sign."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from server.auth.tokens import issue_account_token
+from server.domain.accounts import NewAccount, create_account
+from server.domain.actors import Actor, require_role
+from server.domain.context import Market
+from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from server.domain.hashtags import tag_key
+from server.domain.validate import hashtag, text
+from server.domain.views import StallView, stall_view
+from server.tables import Invite, Stall
+from sync.log import event_scope, unit_of_work
+
+STALL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # 31 symbols; 8 of them ≈ 40 bits
+STALL_CODE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class StallInput:
+    name: str
+    store_tag: str
+    number: str = ""
+    location: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StallPatch:
+    name: str | None = None
+    store_tag: str | None = None
+    number: str | None = None
+    location: str | None = None
+    description: str | None = None
+    read_receipts: bool | None = None
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    stall: StallView
+    token: str | None  # set when the join created the vendor's account
+
+
+async def join_event(
+    market: Market,
+    actor: Actor | None,
+    invite_code: str,
+    stall: StallInput,
+    new_account: NewAccount | None = None,
+) -> JoinResult:
+    """Spend an invite code on a stall; a vendor who has no account yet gets one in the same step."""
+    if actor is not None:
+        require_role(actor, "vendor")
+    elif new_account is None:
+        raise Invalid("Sign in as a vendor, or give email, password and display_name", field="email")
+    fields = _checked_stall(stall)
+    code = invite_code.strip().upper() if isinstance(invite_code, str) else ""
+    async with unit_of_work(market.engine, market.publish) as uow:
+        invite = await Invite.select().where(Invite.code == code).first()
+        if invite is None:
+            raise NotFound("This invite code does not exist; check it with the organizer")
+        if invite["used_at"] is not None:
+            raise Conflict("This invite code has already been used", field="invite_code")
+        vendor_id = actor.account_id if actor else await create_account(new_account, "vendor")  # type: ignore[arg-type]
+        event_id = invite["event"]
+        await _check_tag_free(event_id, str(fields["store_tag_key"]), None)
+        now = datetime.now(UTC)
+        row = Stall(
+            id=uuid4(), event=event_id, vendor=vendor_id, code=_stall_code(), created_at=now, updated_at=now, **fields
+        )
+        await row.save()
+        await Invite.update({Invite.used_by: vendor_id, Invite.used_at: now}).where(Invite.id == invite["id"])
+        uow.record(event_scope(event_id), "stall", row.id, 1)
+    token = await issue_account_token(vendor_id, market.settings.token_days) if actor is None else None  # type: ignore[arg-type]
+    return JoinResult(await get_stall(market, str(row.code)), token)
+
+
+async def update_stall(market: Market, actor: Actor | None, code: str, patch: StallPatch) -> StallView:
+    async with unit_of_work(market.engine, market.publish) as uow:
+        row = await owned_stall(actor, code)
+        changes = _checked_patch(patch)
+        if "store_tag_key" in changes:
+            await _check_tag_free(row["event"], str(changes["store_tag_key"]), row["id"])
+        if changes:
+            version = int(row["version"]) + 1
+            await Stall.update(
+                {
+                    **{getattr(Stall, k): v for k, v in changes.items()},
+                    Stall.version: version,
+                    Stall.updated_at: datetime.now(UTC),
+                }
+            ).where(Stall.id == row["id"])
+            uow.record(event_scope(row["event"]), "stall", row["id"], version)
+    return await get_stall(market, code)
+
+
+async def get_stall(market: Market, code: str) -> StallView:
+    return stall_view(await stall_row(code), market.settings.base_url)
+
+
+async def list_stalls(market: Market, event_id: UUID) -> list[StallView]:
+    rows = await Stall.select().where((Stall.event == event_id) & (Stall.hidden.eq(False))).order_by(Stall.number)
+    return [stall_view(r, market.settings.base_url) for r in rows]
+
+
+async def stall_row(code: str) -> dict[str, Any]:
+    rows = await Stall.select().where(Stall.code == code) if isinstance(code, str) else []
+    if not rows:
+        raise NotFound(f"No stall with code {code!r}")
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+async def owned_stall(actor: Actor | None, code: str) -> dict[str, Any]:
+    """The stall row, if `actor` is the vendor who owns it."""
+    vendor = require_role(actor, "vendor")
+    row = await stall_row(code)
+    if row["vendor"] != vendor.account_id:
+        raise Forbidden("Only this stall's vendor can change it")
+    return row
+
+
+async def _check_tag_free(event_id: object, key: str, own_stall: object) -> None:
+    query = Stall.select(Stall.id).where((Stall.event == event_id) & (Stall.store_tag_key == key))
+    for other in await query:
+        if other["id"] != own_stall:
+            raise Conflict("Another stall of this event already uses this store tag", field="store_tag")
+
+
+def _checked_stall(data: StallInput) -> dict[str, Any]:
+    tag = hashtag(data.store_tag, "store_tag")
+    return {
+        "name": text(data.name, "name", max_len=80, min_len=1),
+        "store_tag": tag,
+        "store_tag_key": tag_key(tag),
+        "number": text(data.number, "number", max_len=16),
+        "location": text(data.location, "location", max_len=200),
+        "description": text(data.description, "description", max_len=2000, multiline=True),
+    }
+
+
+def _checked_patch(patch: StallPatch) -> dict[str, object]:
+    given = {k: v for k, v in vars(patch).items() if v is not None and k != "read_receipts"}
+    full = _checked_stall(StallInput(**{"name": "x", "store_tag": "#x", **given}))
+    changes = {k: full[k] for k in given}
+    if "store_tag" in given:
+        changes["store_tag_key"] = full["store_tag_key"]
+    if patch.read_receipts is not None:
+        changes["read_receipts"] = bool(patch.read_receipts)
+    return changes
+
+
+def _stall_code() -> str:
+    return "".join(secrets.choice(STALL_CODE_ALPHABET) for _ in range(STALL_CODE_LENGTH))
+
+
+async def set_stall_hidden(market: Market, actor: Actor | None, code: str, hidden: bool) -> StallView:
+    """Moderation: the organizer hides a whole stall (its items leave search and sync with it)."""
+    from server.domain.events import owned_event
+
+    async with unit_of_work(market.engine, market.publish) as uow:
+        row = await stall_row(code)
+        await owned_event(actor, str(row["event"]))
+        if bool(row["hidden"]) != hidden:
+            version = int(row["version"]) + 1
+            await Stall.update(
+                {Stall.hidden: hidden, Stall.version: version, Stall.updated_at: datetime.now(UTC)}
+            ).where(Stall.id == row["id"])
+            uow.record(event_scope(row["event"]), "stall", row["id"], version)
+    return await get_stall(market, code)
+
+
+async def my_stalls(market: Market, actor: Actor | None) -> list[StallView]:
+    """A signed-in vendor's stalls, across events (the app opens the right one after sign-in)."""
+    vendor = require_role(actor, "vendor")
+    rows = await Stall.select().where(Stall.vendor == vendor.account_id).order_by(Stall.created_at)
+    return [stall_view(r, market.settings.base_url) for r in rows]

@@ -1,0 +1,191 @@
+"""The shapes the API and the sync feed hand out; one view per entity, built in one place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    key: str
+    thumb: str  # ~320 px, for lists
+    detail: str  # ~960 px
+    original: str
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: UUID
+    slug: str
+    name: str
+    hashtag: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    currency: str
+    version: int
+
+
+@dataclass(frozen=True)
+class CauseView:
+    id: UUID
+    event_id: UUID
+    name: str
+    tag: str
+    goal: int | None
+    version: int
+
+
+@dataclass(frozen=True)
+class StallView:
+    id: UUID
+    event_id: UUID
+    code: str
+    number: str
+    location: str
+    name: str
+    description: str
+    store_tag: str
+    url: str
+    version: int
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: UUID
+    event_id: UUID
+    stall_id: UUID
+    title: str
+    description: str
+    price: int
+    currency: str
+    quantity: int
+    hashtags: list[str]
+    causes: list[str]
+    photos: list[PhotoView]
+    state: str
+    reserved_until: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+    hidden: bool = False
+    tag_keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SaleView:
+    id: UUID
+    item_id: UUID
+    stall_id: UUID
+    quantity: int
+    amount: int
+    currency: str
+    sold_at: datetime
+
+
+@dataclass(frozen=True)
+class HashtagCount:
+    tag: str
+    key: str
+    items: int
+
+
+def photo_view(key: str, width: int = 0, height: int = 0) -> PhotoView:
+    base = f"/photos/{key}"
+    return PhotoView(key, f"{base}/320", f"{base}/960", f"{base}/original", width, height)
+
+
+def event_view(row: dict[str, Any]) -> EventView:
+    return EventView(
+        id=_uuid(row["id"]),
+        slug=row["slug"],
+        name=row["name"],
+        hashtag=row["hashtag"],
+        venue=row["venue"],
+        starts_at=utc(row["starts_at"]),
+        ends_at=utc(row["ends_at"]),
+        time_zone=row["time_zone"],
+        currency=row["currency"],
+        version=row["version"],
+    )
+
+
+def cause_view(row: dict[str, Any]) -> CauseView:
+    return CauseView(
+        id=_uuid(row["id"]),
+        event_id=_uuid(row["event"]),
+        name=row["name"],
+        tag=row["tag"],
+        goal=row["goal"],
+        version=row["version"],
+    )
+
+
+def stall_view(row: dict[str, Any], base_url: str) -> StallView:
+    return StallView(
+        id=_uuid(row["id"]),
+        event_id=_uuid(row["event"]),
+        code=row["code"],
+        number=row["number"],
+        location=row["location"],
+        name=row["name"],
+        description=row["description"],
+        store_tag=row["store_tag"],
+        url=f"{base_url}/s/{row['code']}",
+        version=row["version"],
+        hidden=bool(row["hidden"]),
+    )
+
+
+def item_view(row: dict[str, Any]) -> ItemView:
+    return ItemView(
+        id=_uuid(row["id"]),
+        event_id=_uuid(row["event"]),
+        stall_id=_uuid(row["stall"]),
+        title=row["title"],
+        description=row["description"],
+        price=int(row["price"]),
+        currency=row["currency"],
+        quantity=int(row["quantity"]),
+        hashtags=json.loads(row["hashtags"]),
+        causes=json.loads(row["causes"]),
+        photos=[photo_view(k) for k in json.loads(row["photo_keys"])],
+        state=row["state"],
+        reserved_until=utc(row["reserved_until"]) if row["reserved_until"] else None,
+        version=row["version"],
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        deleted=row["deleted_at"] is not None,
+        hidden=bool(row["hidden"]),
+        tag_keys=json.loads(row["tag_keys"]),
+    )
+
+
+def sale_view(row: dict[str, Any]) -> SaleView:
+    return SaleView(
+        id=_uuid(row["id"]),
+        item_id=_uuid(row["item"]),
+        stall_id=_uuid(row["stall"]),
+        quantity=row["quantity"],
+        amount=int(row["amount"]),
+        currency=row["currency"],
+        sold_at=utc(row["sold_at"]),
+    )
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Souk stores is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
