@@ -1,0 +1,250 @@
+// One conversation: messages with their marks (waiting to send / sent / delivered / read),
+// "typing…", "the seller is away", and a composer whose messages go through the outbox, so
+// they are written offline just the same and delivered once, in order, when the network returns.
+import { request } from "./api.js";
+import { on } from "./bus.js";
+import { pendingMark } from "./cards.js";
+import * as data from "./data.js";
+import { h, photo, replace, userText, when } from "./dom.js";
+import { kvGet, kvSet } from "./store.js";
+import { formatMoney } from "./money.js";
+import { resizePhoto } from "./photo.js";
+import { notifyButton } from "./push.js";
+import * as replica from "./replica.js";
+import { uuid } from "./util.js";
+import { visitorName } from "./view-conversations.js";
+
+const TYPING_SHOWN_MS = 5000;
+const TYPING_SENT_EVERY_MS = 3000;
+
+// The prefilled first message, worded like the server's (GET /api/stalls/{code}/intro).
+function localIntro(stallName, eventName, itemTitle) {
+  return itemTitle
+    ? `Hello ${stallName}! I'm at ${eventName} and I'm interested in “${itemTitle}”.`
+    : `Hello ${stallName}! I'm at ${eventName} and I'd like to ask about your stall.`;
+}
+
+export async function mount(main, route, app) {
+  let identity = await app.identity();
+  const side = identity?.kind === "vendor" ? "vendor" : "visitor";
+  let conversationId = route.name === "thread" ? route.params.id : null;
+  let stallCode = route.name === "chat" ? route.params.code : null;
+  let itemId = route.query.get("item") || null;
+  if (!conversationId && stallCode) {
+    const existing = (await data.conversations(identity)).find((c) => c.stall_code === stallCode);
+    if (existing) {
+      conversationId = existing.id;
+      history.replaceState(history.state, "", `/app/#/conversations/${conversationId}`);
+    }
+  }
+
+  // A new conversation starts with the prefilled introduction (worked out before the form shows).
+  let intro = null;
+  if (!conversationId && stallCode && side === "visitor") {
+    const stall = await data.stallByCode(stallCode);
+    const event = stall ? await replica.get("event", stall.event_id) : null;
+    const item = itemId ? await data.item(itemId) : null;
+    intro = { stallName: stall?.name || "Message the seller", text: localIntro(stall?.name || "there", event?.name || "the market", item?.title) };
+  }
+
+  const title = h("h1", { id: "page-title" }, "Conversation");
+  const away = h("p", { class: "note", hidden: true }, "The seller is away; your message will wait for them.");
+  const typing = h("p", { class: "typing meta", "aria-live": "polite" });
+  const list = h("ol", { class: "messages", "aria-label": "Messages" });
+  const body = h("textarea", { id: "compose", name: "body", rows: 3, maxlength: 2000, dir: "auto", autocomplete: "off" });
+  const status = h("p", { class: "meta", role: "status" });
+  const replies = h("div", { class: "quick", hidden: true });
+  const extra = h("div", { class: "actions" });
+  // A photo with the message: made small here (photo.js), queued with it; the outbox uploads it first.
+  const camera = h("input", { type: "file", name: "photo", accept: "image/*", capture: "environment", hidden: true, "aria-label": "Photo to send" });
+  const addPhoto = h("button", { type: "button", onclick: () => camera.click() }, "Add photo");
+  const attached = h("div", { class: "actions", hidden: true });
+  const form = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); send(); } },
+    h("label", { for: "compose" }, "Message"), body, replies,
+    h("div", { class: "actions" }, addPhoto, camera), attached,
+    h("button", { type: "submit", class: "primary" }, "Send"), status);
+  replace(main, h("section", { class: "thread wrap" }, title, away, list, typing, form, extra, notifyButton(app)));
+
+  body.addEventListener("input", () => {
+    body.dataset.touched = "1";
+    sendTyping();
+  });
+  if (intro) {
+    body.value = intro.text;
+    title.replaceChildren(userText("span", intro.stallName));
+    if (navigator.onLine) {
+      const query = itemId ? `?item=${encodeURIComponent(itemId)}` : "";
+      request("GET", `/api/stalls/${encodeURIComponent(stallCode)}/intro${query}`, { timeout: 4000 })
+        .then((answer) => { if (!body.dataset.touched) body.value = answer.text; }).catch(() => {});
+    }
+  }
+
+  let photoBlob = null;
+  let photoUrl = null;
+  let preparing = null;
+  camera.addEventListener("change", () => {
+    const file = camera.files?.[0];
+    camera.value = ""; // the same photo can be chosen again after "Remove"
+    if (!file) return;
+    status.textContent = "Preparing the photo…";
+    preparing = resizePhoto(file).then((blob) => {
+      setPhoto(blob);
+      status.textContent = "";
+    }, (error) => {
+      setPhoto(null);
+      status.textContent = error.message || "Could not read this photo";
+    }).finally(() => { preparing = null; });
+  });
+
+  function setPhoto(blob) {
+    if (photoUrl) URL.revokeObjectURL(photoUrl);
+    photoBlob = blob;
+    photoUrl = blob ? URL.createObjectURL(blob) : null;
+    attached.hidden = !blob;
+    addPhoto.textContent = blob ? "Change photo" : "Add photo";
+    replace(attached, blob ? [
+      photo(photoUrl, { width: 240, height: 180, cls: "msg-photo", alt: "Photo to send", eager: true }),
+      h("button", { type: "button", onclick: () => { setPhoto(null); addPhoto.focus(); } }, "Remove photo"),
+    ] : null);
+  }
+
+  let lastTyping = 0;
+  function sendTyping() {
+    if (!conversationId || Date.now() - lastTyping < TYPING_SENT_EVERY_MS) return;
+    lastTyping = Date.now();
+    app.live?.send({ type: "typing", conversation_id: conversationId });
+  }
+
+  let typingTimer = null;
+  const stopTyping = on("typing", (frame) => {
+    if (frame.conversation_id !== conversationId) return;
+    typing.textContent = frame.by === "vendor" ? "The seller is typing…" : "The visitor is typing…";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { typing.textContent = ""; }, TYPING_SHOWN_MS);
+  });
+
+  async function send() {
+    const text = body.value.trim();
+    if (preparing) await preparing;
+    if (!text && !photoBlob) {
+      status.textContent = "Write a message or add a photo first.";
+      body.focus();
+      return;
+    }
+    identity = await app.identity({ create: true }).catch(() => null);
+    if (!identity) {
+      status.textContent = "Connect to the internet once so Souk can set up this phone; then messages work offline too.";
+      return;
+    }
+    const first = !conversationId;
+    conversationId ||= uuid();
+    const args = { conversation_id: conversationId, message_id: uuid(), body: text };
+    if (side === "visitor" && stallCode) args.stall_code = stallCode;
+    if (first && itemId) args.item_id = itemId;
+    const stall = stallCode ? await data.stallByCode(stallCode) : null;
+    await app.enqueue(identity.kind, "send_message", args, { photo: photoBlob, display: { stall_name: stall?.name, text: text || "Photo" } });
+    body.value = "";
+    setPhoto(null);
+    delete body.dataset.touched;
+    status.textContent = navigator.onLine ? "" : "Saved on this phone; it will be sent when there is a connection.";
+    if (first) history.replaceState(history.state, "", `/app/#/conversations/${conversationId}`);
+    await update();
+  }
+
+  let shown = "";
+  async function update() {
+    if (!conversationId) return;
+    const conversation = (await data.conversations(identity)).find((c) => c.id === conversationId)
+      || (await replica.get("conversation", conversationId));
+    if (conversation) {
+      stallCode ||= conversation.stall_code;
+      title.replaceChildren(userText("span", side === "vendor" ? visitorName(conversation) : conversation.stall_name));
+      away.hidden = !(side === "visitor" && conversation.seller_online === false);
+      await vendorTools(conversation);
+    }
+    const messages = await data.messages(conversationId, side);
+    const signature = JSON.stringify(messages);
+    if (signature !== shown) {
+      shown = signature;
+      const atEnd = list.lastElementChild ? list.getBoundingClientRect().bottom <= innerHeight + 40 : true;
+      replace(list, messages.map((m) => bubble(m, side)));
+      if (atEnd) list.lastElementChild?.scrollIntoView({ block: "nearest" });
+    }
+    await markRead(conversation, messages);
+  }
+
+  // Read receipts go through the outbox too (mark_read), once per new message seen.
+  async function markRead(conversation, messages) {
+    if (!conversation?.unread || document.visibilityState !== "visible") return;
+    const upTo = Math.max(0, ...messages.filter((m) => m.sender !== side && m.seq).map((m) => m.seq));
+    if (!upTo) return;
+    const queued = (await data.queuedEntries()).some((e) =>
+      e.name === "mark_read" && e.args.conversation_id === conversationId && e.args.up_to_seq >= upTo);
+    if (!queued) await app.enqueue(identity.kind, "mark_read", { conversation_id: conversationId, up_to_seq: upTo });
+  }
+
+  let toolsFor = null;
+  async function vendorTools(conversation) {
+    if (side !== "vendor" || toolsFor === conversation.id) return;
+    toolsFor = conversation.id;
+    const texts = (await kvGet("quick-replies")) || [];
+    if (navigator.onLine) {
+      request("GET", "/api/quick-replies", { token: identity.token }).then(async (answer) => {
+        await kvSet("quick-replies", answer);
+        fillReplies(answer);
+      }).catch(() => {});
+    }
+    fillReplies(texts);
+    if (conversation.item_id) {
+      const reserve = h("button", { type: "button" }, "Reserve the item for this visitor (30 min)");
+      reserve.addEventListener("click", async () => {
+        try {
+          await request("POST", `/api/conversations/${conversation.id}/reserve`, { token: identity.token, json: { item_id: conversation.item_id, minutes: 30 } });
+          status.textContent = "Reserved for 30 minutes; the visitor has been told.";
+          app.pull();
+        } catch (error) {
+          status.textContent = `Could not reserve: ${error.message}`;
+        }
+      });
+      replace(extra, reserve);
+    }
+  }
+
+  function fillReplies(list2) {
+    replies.hidden = !list2.length;
+    replace(replies, list2.length ? h("p", { class: "meta" }, "Quick replies:") : null, list2.map((r) =>
+      h("button", { type: "button", class: "chip", dir: "auto", onclick: () => { body.value = r.text; body.focus(); } }, r.text)));
+  }
+
+  const visible = () => update();
+  document.addEventListener("visibilitychange", visible);
+  await update();
+  return {
+    update,
+    destroy() {
+      stopTyping();
+      clearTimeout(typingTimer);
+      document.removeEventListener("visibilitychange", visible);
+      if (photoUrl) URL.revokeObjectURL(photoUrl);
+    },
+  };
+}
+
+function bubble(message, side) {
+  const mine = message.sender === side;
+  const card = message.item_card;
+  return h("li", { class: `msg ${message.sender === "system" ? "system" : mine ? "mine" : "theirs"}`, dataset: { message: message.id } },
+    message.sender === "system" ? h("span", { class: "visually-hidden" }, "Souk: ") : null,
+    card ? h("a", { class: "card", href: `/app/#/i/${card.id}` }, userText("span", card.title, { class: "title" }), " ",
+      h("span", { class: "price" }, formatMoney(card.price, card.currency))) : null,
+    message.photo ? photo(message.photo.thumb, { width: 240, height: 180, cls: "msg-photo", alt: "Photo" }) : null,
+    message.body ? userText("p", message.body, { class: "body" }) : null,
+    h("p", { class: "meta" }, when(message.created_at), " ", mine ? mark(message) : null));
+}
+
+function mark(message) {
+  if (message.pending) return pendingMark();
+  if (message.read_at) return h("span", { class: "mark read" }, h("span", { "aria-hidden": "true" }, "✓✓ "), "Read");
+  if (message.delivered_at) return h("span", { class: "mark delivered" }, h("span", { "aria-hidden": "true" }, "✓✓ "), "Delivered");
+  return h("span", { class: "mark sent" }, h("span", { "aria-hidden": "true" }, "✓ "), "Sent");
+}
