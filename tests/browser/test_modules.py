@@ -1,0 +1,138 @@
+"""The app's own modules, imported and exercised in the real browser: the rebase of queued
+changes over pulled state, the replica's newer-version-wins and atomic cursor, the offline
+search rules, and money."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page
+
+from tests.browser.conftest import Market
+
+
+def _run(page: Page, market: Market, script: str) -> Any:
+    page.goto(f"{market.base}/api/health")  # same origin as the app, without the app running
+    return page.evaluate(script)
+
+
+def test_queued_changes_are_replayed_over_pulled_state(context: BrowserContext, page: Page, market: Market) -> None:
+    result = _run(
+        page,
+        market,
+        """async () => {
+          const { overlayItems, overlayMessages } = await import("/app/overlay.js");
+          const server = { id: "a", title: "Jam", price: 500, quantity: 2, state: "available", version: 3, photos: [] };
+          const queued = [
+            { seq: 1, name: "update_item", args: { id: "a", price: 450 } },
+            { seq: 2, name: "sell_item", args: { id: "a", sale_id: "s", quantity: 2 } },
+          ];
+          const both = overlayItems([server], queued)[0];
+          // A pull lands while the edit is still queued: the newer server state, the edit on top.
+          const pulled = overlayItems([{ ...server, title: "Plum jam", version: 4 }], queued.slice(0, 1))[0];
+          const answered = overlayItems([server], [])[0];
+          const send = (seq, id, body) => ({ seq, name: "send_message", created_at: "",
+            args: { conversation_id: "c", message_id: id, body } });
+          const messages = overlayMessages(
+            [{ id: "m1", seq: 1, sender: "visitor", body: "hi" }], [send(3, "m2", "later"), send(4, "m1", "hi")],
+            "c", "visitor");
+          return { both, pulled, answered, messages: messages.map((m) => [m.id, Boolean(m.pending)]) };
+        }""",
+    )
+    assert (result["both"]["price"], result["both"]["quantity"], result["both"]["state"]) == (450, 0, "sold")
+    assert result["both"]["pending"] is True
+    assert (result["pulled"]["title"], result["pulled"]["price"]) == ("Plum jam", 450)
+    assert result["answered"]["price"] == 500 and "pending" not in result["answered"]
+    assert result["messages"] == [["m1", False], ["m2", True]]  # an answered message is not shown twice
+
+
+def test_replica_keeps_the_newest_and_commits_cursor_with_data(
+    context: BrowserContext, page: Page, market: Market
+) -> None:
+    result = _run(
+        page,
+        market,
+        """async () => {
+          const replica = await import("/app/replica.js");
+          const { kvGet } = await import("/app/store.js");
+          const item = (version, title) => ({ entity: "item", id: "i1", op: "upsert", version,
+            data: { id: "i1", event_id: "e1", stall_id: "s1", title, version } });
+          await replica.applyPage([item(2, "new")], { cursorKey: "cursor:t", cursor: "c1" });
+          await replica.applyPage([item(1, "old")], { cursorKey: "cursor:t", cursor: "c2" });
+          const kept = (await replica.get("item", "i1")).title;
+          await replica.applyPage([item(2, "new again")], { cursorKey: "cursor:t", cursor: "c3" });
+          const same = (await replica.get("item", "i1")).title;
+          let failed = false;
+          try {
+            await replica.applyPage(
+              [{ entity: "item", id: "i2", op: "upsert", version: 1, data: { id: "i2", stall_id: "s1" } },
+               { entity: "item", id: "i3", op: "upsert", version: 1, data: { id: "i3", oops: () => 1 } }],
+              { cursorKey: "cursor:t", cursor: "c4" });
+          } catch { failed = true; }
+          const half = await replica.get("item", "i2");
+          const cursor = await kvGet("cursor:t");
+          await replica.applyPage([{ entity: "item", id: "i1", op: "delete", version: 3, data: null }],
+            { cursorKey: "cursor:t", cursor: "c5" });
+          return { kept, same, failed, half, cursor, gone: await replica.get("item", "i1") };
+        }""",
+    )
+    assert result["kept"] == "new", "an older version never replaces a newer one"
+    assert result["same"] == "new again", "the same version applied again is harmless"
+    assert result["failed"] is True and result["half"] is None and result["cursor"] == "c3", "all or nothing"
+    assert result["gone"] is None
+
+
+def test_offline_search_rules(context: BrowserContext, page: Page, market: Market) -> None:
+    result = _run(
+        page,
+        market,
+        """async () => {
+          const { ItemIndex } = await import("/app/search.js");
+          const item = (id, title, price, extra = {}) => ({ id, title, price, description: "", state: "available",
+            stall_id: "s1", hashtags: [], causes: [], created_at: `2027-01-0${id}`, ...extra });
+          const index = new ItemIndex([
+            item("1", "Wildflower honey", 1299, { hashtags: ["#Honey"] }),
+            item("2", "Beeswax candle", 450, { hashtags: ["#Candles"], stall_id: "s2" }),
+            item("3", "Honeycomb slab", 800, { state: "sold" }),
+            item("4", "Café crème jar", 300, { description: "with honey" }),
+          ], new Map([["s2", { name: "Bee Barn" }]]));
+          const ids = (query) => index.search(query).map((i) => i.id);
+          return {
+            typo: ids({ q: "wildflowr" }), swap: ids({ q: "cnadle" }), shortNoTypo: ids({ q: "hny" }),
+            prefixLast: ids({ q: "wild" }), prefixNotFirst: ids({ q: "wild candle" }),
+            tag: ids({ q: "#honey" }), tagWord: ids({ q: "honey" }), accents: ids({ q: "cafe creme" }),
+            stallName: ids({ q: "barn" }), available: ids({ q: "hon", availableOnly: true }),
+            price: ids({ priceMin: 400, priceMax: 900, sort: "price_asc" }), filterTag: ids({ tag: "candles" }),
+            byStall: ids({ stallId: "s2" }), cheap: ids({ sort: "price_asc" }),
+          };
+        }""",
+    )
+    assert result["typo"] == ["1"] and result["swap"] == ["2"]
+    assert result["shortNoTypo"] == [], "short words need exact or prefix matches"
+    assert result["prefixLast"] == ["1"] and result["prefixNotFirst"] == []
+    assert result["tag"] == ["1"], "#honey looks in hashtags only"
+    assert set(result["tagWord"]) == {"1", "3", "4"}
+    assert result["accents"] == ["4"] and result["stallName"] == ["2"]
+    assert set(result["available"]) == {"1", "4"}
+    assert result["price"] == ["2", "3"] and result["filterTag"] == ["2"] and result["byStall"] == ["2"]
+    assert result["cheap"] == ["4", "2", "3", "1"]
+
+
+def test_money(context: BrowserContext, page: Page, market: Market) -> None:
+    result = _run(
+        page,
+        market,
+        """async () => {
+          const { formatMoney, parseMoney } = await import("/app/money.js");
+          const cases = [["12.99", "GBP"], ["7.5", "GBP"], ["12,50", "EUR"], ["1,234.50", "GBP"], ["1.234,50", "EUR"],
+            ["£4", "GBP"], ["1,000", "JPY"], ["500", "JPY"], ["5.5", "JPY"], ["1.234", "KWD"], ["1.2345", "KWD"],
+            ["abc", "GBP"], ["0.505", "GBP"], ["", "GBP"]];
+          return {
+            parsed: cases.map(([text, currency]) => parseMoney(text, currency)),
+            shown: [formatMoney(1299, "GBP"), formatMoney(500, "JPY"), formatMoney(1234, "KWD")],
+          };
+        }""",
+    )
+    assert result["parsed"] == [1299, 750, 1250, 123450, 123450, 400, 1000, 500, None, 1234, None, None, None, None]
+    gbp, jpy, kwd = (text.replace("\xa0", " ") for text in result["shown"])
+    assert gbp == "£12.99" and jpy.endswith("¥500") and kwd.endswith("1.234"), result["shown"]

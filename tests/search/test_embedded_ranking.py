@@ -1,0 +1,167 @@
+"""The embedded engine's tantivy ranking paths agree with a brute-force reference.
+
+The reference ranks every document in Python with `search.ranking.relevance_key` (the
+bucket key: words, typos, proximity, attribute, exactness), then the sort. The engine
+groups documents with tantivy queries and only ranks what the page needs, through
+several paths (one word; two words by proximity classes or in Python; three words by
+adjacency or in Python). Whatever the path, pages read one after the other must list
+exactly the matching documents, in non-decreasing reference order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search import embedded_ranking
+from search.documents import ItemDocument, SearchRequest
+from search.embedded import EmbeddedEngine
+from search.embedded_schema import FILLER, stored_words, to_tantivy
+from search.fuzzy import Vocabulary, match_word
+from search.query import query_words
+from search.ranking import FAR, relevance_key
+from tests.search.helpers import item
+
+WORDS = [
+    "red", "reed", "rest", "leather", "lether", "jacket", "jackets", "vintage",
+    "vintge", "blue", "honey", "money", "a", "an", "old", "gold", "handkerchief",
+]  # fmt: skip
+TAGS = ["#Vintage", "#RedLeather", "#Honey", "#OldGold"]
+
+Key = tuple[int, ...]
+
+
+def sort_value(doc: ItemDocument, sort: str) -> int:
+    return {
+        "price_asc": doc.price,
+        "price_desc": -doc.price,
+        "newest": -doc.created_at,
+    }.get(sort, 0)
+
+
+def reference_keys(docs: Sequence[ItemDocument], q: str, sort: str) -> dict[str, Key]:
+    """id -> full ranking key of every matching document, computed the slow way."""
+    fields = {doc.id: stored_words(to_tantivy(doc)) for doc in docs}
+    vocabulary = Vocabulary(word for doc_words in fields.values() for f in doc_words.fields for word in f)
+    matches = [match_word(vocabulary, word) for word in query_words(q)]
+    keys: dict[str, Key] = {}
+    for doc in docs:
+        for in_play in range(len(matches), 0, -1):
+            key = relevance_key(fields[doc.id], matches[:in_play])
+            if key is not None:
+                keys[doc.id] = (-in_play, *key, sort_value(doc, sort))
+                break
+    return keys
+
+
+def all_pages(
+    engine: EmbeddedEngine, loop: asyncio.AbstractEventLoop, event: str, q: str, sort: str, size: int
+) -> list[str]:
+    found: list[str] = []
+    offset = 0
+    while True:
+        req = SearchRequest(event_id=event, q=q, sort=sort, offset=offset, limit=size)
+        result = loop.run_until_complete(engine.search(req))
+        found.extend(hit.document.id for hit in result.hits)
+        offset += size
+        if offset >= result.total:
+            assert len(found) == result.total
+            return found
+
+
+def phrase(words: list[str]) -> str:
+    return " ".join(words)
+
+
+documents = st.lists(
+    st.builds(
+        lambda title, description, tags, price, stall: (title, description, tags, price, stall),
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(phrase),
+        st.lists(st.sampled_from(WORDS), max_size=12).map(phrase),
+        st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
+        st.integers(1, 4),
+        st.sampled_from(["Red Stall", "Gold and Honey", "Corner"]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+typed = st.sampled_from(WORDS) | st.sampled_from(WORDS).map(lambda w: w[: max(1, len(w) - 2)])
+queries = st.tuples(st.lists(typed, min_size=1, max_size=3), st.booleans()).map(
+    lambda parts: phrase(parts[0]) + (" " if parts[1] else "")
+)
+
+
+@pytest.fixture
+def engine_loop() -> Iterator[tuple[EmbeddedEngine, asyncio.AbstractEventLoop]]:
+    loop = asyncio.new_event_loop()
+    with TemporaryDirectory() as folder:
+        engine = EmbeddedEngine(Path(folder))
+        try:
+            yield engine, loop
+        finally:
+            loop.run_until_complete(engine.close())
+            loop.close()
+
+
+@pytest.mark.parametrize("python_tier_limit", [0, 10_000], ids=["tantivy", "python"])
+def test_pages_follow_the_reference_order(
+    engine_loop: tuple[EmbeddedEngine, asyncio.AbstractEventLoop],
+    python_tier_limit: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine, loop = engine_loop
+    monkeypatch.setattr(embedded_ranking, "PYTHON_TIER_LIMIT", python_tier_limit)
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        raw_docs=documents,
+        q=queries,
+        sort=st.sampled_from(["relevance", "price_asc", "newest"]),
+        size=st.integers(1, 4),
+    )
+    def check(raw_docs: list[tuple[str, str, list[str], int, str]], q: str, sort: str, size: int) -> None:
+        event = str(uuid.uuid4())  # a fresh event isolates each example in one index
+        docs = [
+            item(
+                1000 * len(raw_docs) + n,
+                title,
+                id=str(uuid.uuid4()),
+                event_id=event,
+                description=description,
+                hashtags=tuple(tags),
+                price=price,
+                stall_name=stall,
+            )
+            for n, (title, description, tags, price, stall) in enumerate(raw_docs)
+        ]
+        loop.run_until_complete(engine.index(docs))
+        expected = reference_keys(docs, q, sort)
+        found = all_pages(engine, loop, event, q, sort, size)
+        assert sorted(found) == sorted(expected)
+        keys = [expected[doc_id] for doc_id in found]
+        assert keys == sorted(keys), (q, sort)
+
+    check()
+
+
+def test_words_of_different_hashtags_are_never_close() -> None:
+    words = stored_words(to_tantivy(item(1, "Mug", hashtags=("#Vintage", "#OldGold"))))
+    assert FILLER in words.fields[1]
+    vocabulary = Vocabulary(["vintage", "old", "gold", "oldgold"])
+    matches = [match_word(vocabulary, word) for word in query_words("vintage old ")]
+    key = relevance_key(words, matches)
+    assert key is not None and key.proximity == FAR
+    matches = [match_word(vocabulary, word) for word in query_words("old gold ")]
+    key = relevance_key(words, matches)
+    assert key is not None and key.proximity == 1
