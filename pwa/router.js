@@ -53,13 +53,24 @@ export function startRouter(render) {
     event.preventDefault();
     navigate(url.href);
   });
-  addEventListener("popstate", () => render());
-  addEventListener("hashchange", () => render());
+  // A fragment change fires popstate and then hashchange: draw once, or the view is mounted twice
+  // and whatever the user had started typing into the first one is gone. Browsers that fire only
+  // hashchange still get their draw.
+  let drawn = location.href;
+  addEventListener("popstate", () => {
+    drawn = location.href;
+    render();
+  });
+  addEventListener("hashchange", () => {
+    if (location.href !== drawn) render();
+    drawn = location.href;
+  });
   return (url) => navigate(url);
 
   function navigate(href) {
     if (href === location.href) return render();
     history.pushState(null, "", href);
+    drawn = location.href;
     render({ moved: true });
   }
 }

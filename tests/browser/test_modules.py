@@ -136,3 +136,28 @@ def test_money(context: BrowserContext, page: Page, market: Market) -> None:
     assert result["parsed"] == [1299, 750, 1250, 123450, 123450, 400, 1000, 500, None, 1234, None, None, None, None]
     gbp, jpy, kwd = (text.replace("\xa0", " ") for text in result["shown"])
     assert gbp == "£12.99" and jpy.endswith("¥500") and kwd.endswith("1.234"), result["shown"]
+
+
+def test_each_navigation_draws_the_view_once(context: BrowserContext, page: Page, market: Market) -> None:
+    """A fragment change fires both popstate and hashchange; drawing the view for each would
+    mount it twice and wipe what the user had started typing into the first one."""
+    result = _run(
+        page,
+        market,
+        """async () => {
+          const { startRouter } = await import("/app/router.js");
+          const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+          const drawn = [];
+          const go = startRouter(() => drawn.push(location.hash));
+          location.hash = "#/resume";
+          await settle();
+          go(new URL("/app/#/favourites", location.href).href);
+          await settle();
+          history.back();
+          await settle();
+          go(location.href);  // the same address again: drawn again, on purpose
+          await settle();
+          return drawn;
+        }""",
+    )
+    assert result == ["#/resume", "#/favourites", "#/resume", "#/resume"]
