@@ -125,15 +125,6 @@ export async function children(parentId, entity) {
   return list.filter((r) => r.entity === entity).map((r) => r.data);
 }
 
-// Start over (a `reset: true` pull, or another person signed in): the outbox is kept.
-export async function clearAll() {
-  await tx(["records", "kv"], "readwrite", async ({ records, kv }) => {
-    records.clear();
-    for (const key of await promisify(kv.getAllKeys())) if (String(key).startsWith("cursor:")) kv.delete(key);
-  });
-  emit("replica");
-}
-
 // Conversations belong to whoever pulled them: drop them when the signed-in person changes.
 export async function clearConversations() {
   await tx(["records", "kv"], "readwrite", async ({ records, kv }) => {

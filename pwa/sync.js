@@ -1,10 +1,10 @@
 // The pull loop: bring the replica up to date from the cursor; the first pull of an event is a
 // snapshot of all of it (paged by the server). `reset: true` means the server no longer has
-// our place in its log: clear the replica and pull from scratch.
+// our place in its log: the snapshot again, swapped in whole.
 import { ApiError, request } from "./api.js";
 import { emit } from "./bus.js";
 import { activeIdentity, deviceIdentity, forgetIdentity } from "./identity.js";
-import { applyPage, clearAll } from "./replica.js";
+import { applyPage } from "./replica.js";
 import { kvGet, kvSet } from "./store.js";
 
 const PAGE = 500;
@@ -54,8 +54,12 @@ async function pullOnce(slug) {
     }
     if (answer.reset) {
       if (++resets > 3) throw new Error("The server keeps asking to start over; try again later");
-      await clearAll();
-      cursor = null;
+      const whole = await wholeSnapshot(slug, identity.token);
+      if (!whole) continue; // reset again half-way: ask again
+      await applyPage(whole.changes, { cursorKey, cursor: whole.cursor, fresh: true });
+      cursor = whole.cursor;
+      emit("pulled", { slug, snapshot: true });
+      if (!whole.has_more) break;
       continue;
     }
     await applyPage(answer.changes, { cursorKey, cursor: answer.cursor, fresh: cursor === null });
@@ -65,6 +69,21 @@ async function pullOnce(slug) {
   }
   await kvSet(`synced:${slug}`, new Date().toISOString());
   emit("synced", { slug });
+}
+
+// The server no longer has our place in its log (it was compacted): take the snapshot again, all
+// of it, and swap it in with one transaction, so the replica we have stays whole and usable
+// offline until every page of the new one is here. Null if the server resets us again mid-way.
+async function wholeSnapshot(slug, token) {
+  const changes = [];
+  let cursor = null;
+  for (;;) {
+    const answer = await request("POST", "/api/sync/pull", { token, json: { event: slug, cursor, limit: PAGE } });
+    if (answer.reset) return null;
+    changes.push(...answer.changes);
+    cursor = answer.cursor;
+    if (!answer.snapshot || !answer.has_more) return { changes, cursor, has_more: answer.has_more };
+  }
 }
 
 // A token the server no longer knows: a vendor must sign in again; a visitor gets a new device.

@@ -1,4 +1,4 @@
-"""The `souk` command: serve, demo, migrate, create-organizer.
+"""The `souk` command: serve, demo, migrate, create-organizer, reindex, compact-log.
 
 Every command builds its Settings from the environment (see README), so the same command runs
 the embedded market or the scale-out one. Errors print what to do next and exit non-zero.
@@ -63,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     rei = sub.add_parser("reindex", help="rebuild the search index from the database")
     rei.set_defaults(run=cmd_reindex)
 
+    com = sub.add_parser("compact-log", help="forget change-log entries older than some days")
+    com.add_argument(
+        "--keep-days",
+        type=_days,
+        default=14.0,
+        help="keep this many days of changes (default 14); devices that last synced earlier re-download the event",
+    )
+    com.set_defaults(run=cmd_compact_log)
+
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
     mig.set_defaults(run=cmd_migrate)
 
@@ -99,6 +108,43 @@ def cmd_reindex(settings: Settings, _: argparse.Namespace) -> int:
     count = _run(settings, rebuild)
     print(f"\nSearch index rebuilt: {count} items.")
     return 0
+
+
+def cmd_compact_log(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from search.indexer import Indexer
+    from server.notify import PushNotifier
+    from sync.compact import compact_log, last_entry_before
+
+    cut_off = datetime.now(UTC) - timedelta(days=args.keep_days)
+    readers = {reader.name: reader.entities for reader in (Indexer, PushNotifier)}
+
+    async def compact(market: Any) -> Any:
+        return await compact_log(market.engine, await last_entry_before(cut_off), readers)
+
+    done = _run(settings, compact)
+    kept = done.head - done.floor  # sequence numbers are gapless
+    span = f"#{done.floor + 1}–#{done.head}" if kept else "none"
+    print(f"Change log: {done.removed} old entries removed, {kept} kept ({span}).")
+    if done.removed:
+        print(f"Devices that last synced before {cut_off:%Y-%m-%d %H:%M} UTC will download the event again.")
+    if done.held_by:
+        print(
+            f"Stopped at #{done.floor}: the '{done.held_by}' log reader has not got further. "
+            "If it is a reader no longer in use, its row in log_cursor holds the log back."
+        )
+    return 0
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 <= days <= 3650:
+        raise argparse.ArgumentTypeError("give a number of days from 0 (keep nothing) to 3650")
+    return days
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@
 - Later pulls: the change log after the cursor, in the caller's scopes only (the event; chat
   adds the caller's own conversations), reduced to the current state of each changed entity.
   Deleted or hidden entities come as tombstones (`op: "delete"`).
-- A cursor below the compaction floor answers `reset: true`: start again without a cursor.
+- A cursor below the compaction floor (`sync.compact`) answers `reset: true`: start again
+  without a cursor.
 
 Records are state, not operations: applying one twice, or an older one after a newer one
 (compare `version`), leaves a replica the same, which is what makes retries safe.
@@ -133,6 +134,8 @@ async def _log_page(
         .order_by(ChangeLog.seq)
         .limit(limit)
     )
+    if cursor.seq < (await _log_bounds())[1]:
+        return PullResult(cursor="", has_more=True, reset=True)  # compacted while we read: start over
     has_more = len(entries) == limit
     new_seq = int(entries[-1]["seq"]) if has_more else head
     changes = await _current_state(market, actor, UUID(cursor.event_id), entries)
@@ -226,15 +229,3 @@ async def _log_bounds() -> tuple[int, int]:
 def _plain(view: Any) -> dict[str, Any]:
     data: dict[str, Any] = asdict(view)
     return data
-
-
-async def compact_log(keep_after: int) -> int:
-    """Drop log entries at or below `keep_after`; clients behind it get `reset` and re-pull."""
-    head, floor = await _log_bounds()
-    keep_after = min(keep_after, head)
-    if keep_after <= floor:
-        return 0
-    removed = await ChangeLog.count().where(ChangeLog.seq <= keep_after)
-    await ChangeLog.delete().where(ChangeLog.seq <= keep_after)
-    await LogHead.update({LogHead.floor: keep_after}).where(LogHead.id == 1)
-    return int(removed)

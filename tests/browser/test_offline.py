@@ -5,11 +5,16 @@ exactly once, in order, when the network returns (also with flushers racing and 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from server.settings import Settings
 from tests.browser.conftest import (
     Market,
     chromium_profile,
@@ -163,3 +168,86 @@ def test_a_lost_answer_is_retried_and_stored_once(tmp_path: Path, market: Market
         wait_until_sent(page)  # the retry got its answer
         assert lost == [True]
         assert _bodies(market, "olive") == ["This is the lost answer test"]
+
+
+REPLICA_TITLES = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("souk");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+        const db = open.result;
+        const all = db.transaction("records").objectStore("records").index("entity").getAll("item");
+        all.onsuccess = () => { db.close(); resolve(all.result.map((r) => r.data.title).sort()); };
+        all.onerror = () => reject(all.error);
+    };
+})"""
+
+
+def _compact_everything(db: Settings) -> None:
+    """`souk compact-log --keep-days 0` until the server's log readers let it take all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOUK_")}
+    env.update(SOUK_DATA_DIR=str(db.data_dir), SOUK_DATABASE_URL=db.database_url)
+    deadline = time.monotonic() + 20
+    while True:
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "compact-log", "--keep-days", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        if ", 0 kept (none)." in done.stdout:
+            return
+        assert time.monotonic() < deadline, done.stdout
+        time.sleep(0.2)
+
+
+def test_a_phone_behind_a_compacted_log_keeps_its_replica_until_the_new_one_is_whole(
+    context: BrowserContext, page: Page, market: Market, db: Settings
+) -> None:
+    honey = market.stalls["honey"]
+    open_controlled(page, f"{market.base}/s/{honey['code']}")
+    before = page.evaluate(REPLICA_TITLES)
+    assert "Honeycomb slab" in before
+
+    # While the phone is away, the comb sells out of the listing, a candle set arrives, and the
+    # organizer compacts the change log past the phone's place in it.
+    context.set_offline(True)
+    with market.http() as http:
+        gone = http.delete(f"/api/items/{market.items['Honeycomb slab']['id']}", headers=market.vendors["honey"])
+        assert gone.status_code in (200, 204), gone.text
+        added = http.post(
+            f"/api/stalls/{honey['code']}/items",
+            json={"title": "Candle gift set", "price": 1800},
+            headers=market.vendors["honey"],
+        )
+        assert added.status_code == 201, added.text
+    _compact_everything(db)
+
+    # Back online, the server says "start again"; the new snapshot breaks off half-way.
+    pulls: list[str] = []
+
+    def first_page_only(route: Route) -> None:
+        pulls.append(route.request.post_data or "")
+        if len(pulls) <= 2:  # the pull that gets "reset", then the snapshot's first page
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/api/sync/pull", first_page_only)
+    context.set_offline(False)
+    deadline = time.monotonic() + 15
+    while len(pulls) < 3:
+        assert time.monotonic() < deadline, pulls
+        page.wait_for_timeout(100)
+    assert page.evaluate(REPLICA_TITLES) == before  # nothing half-applied, nothing emptied
+
+    # The next pull takes the whole snapshot: the deleted item gone, the new one there.
+    page.unroute("**/api/sync/pull")
+    after = sorted([*(t for t in before if t != "Honeycomb slab"), "Candle gift set"])
+    page.reload()
+    deadline = time.monotonic() + 15
+    while page.evaluate(REPLICA_TITLES) != after:
+        assert time.monotonic() < deadline, page.evaluate(REPLICA_TITLES)
+        page.wait_for_timeout(200)
+    expect(page.locator(".item-row", has_text="Candle gift set")).to_be_visible()
+    expect(page.locator(".item-row", has_text="Honeycomb slab")).to_have_count(0)
