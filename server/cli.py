@@ -175,9 +175,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from fixtures.load import load_market
     from fixtures.market import build_market
 
-    _wipe_for_demo(settings, args.reset_database)
     print(f"Building the demo market (seed {args.seed}) …", file=sys.stderr)
-    demo = build_market(seed=args.seed, stalls=args.stalls, items=args.items)
+    try:  # before wiping anything: a size the layout cannot hold must leave the old market alone
+        demo = build_market(seed=args.seed, stalls=args.stalls, items=args.items)
+    except ValueError as exc:
+        raise CliError(f"cannot build that demo market: {exc}. Change --stalls or --items.") from None
+    _wipe_for_demo(settings, args.reset_database)
 
     async def load(market: Any) -> Any:
         return await load_market(market, demo, progress=_progress_printer())

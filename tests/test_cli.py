@@ -147,6 +147,11 @@ def test_small_demo_then_reindex(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "8 stalls, 120 items" in demo.stdout
     assert "photos: 100%" in demo.stderr or "photos" in demo.stderr  # progress is shown
+    # A size the layout cannot hold is refused before anything is wiped: the market above survives.
+    for size in (["--stalls", "6"], ["--stalls", "8", "--items", "9999"]):
+        bad = subprocess.run([*SOUK, "demo", "--no-serve", *size], env=env, capture_output=True, text=True)
+        assert bad.returncode == 1 and "Change --stalls or --items" in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr
     result = subprocess.run([*SOUK, "reindex"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Search index rebuilt: 120 items." in result.stdout
