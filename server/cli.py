@@ -148,6 +148,7 @@ def _days(text: str) -> float:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    _check_port_free(settings)
     if not args.no_migrate:
         _run(settings, _migrate_only)
     _serve(settings)
@@ -175,6 +176,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from fixtures.load import load_market
     from fixtures.market import build_market
 
+    if not args.no_serve:
+        _check_port_free(settings)  # before a minute of loading, not after
     print(f"Building the demo market (seed {args.seed}) …", file=sys.stderr)
     try:  # before wiping anything: a size the layout cannot hold must leave the old market alone
         demo = build_market(seed=args.seed, stalls=args.stalls, items=args.items)
@@ -240,6 +243,21 @@ def _serve(settings: Settings) -> None:
         from server.app import create_app
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Say what to do when the port is taken, instead of the server's bare bind error."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. Is Souk (or something else) "
+                "already running there? Stop it, or choose another port with SOUK_PORT."
+            ) from None
 
 
 async def _migrate_only(_: Any) -> None:

@@ -155,3 +155,17 @@ def test_small_demo_then_reindex(tmp_path: Path) -> None:
     result = subprocess.run([*SOUK, "reindex"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Search index rebuilt: 120 items." in result.stdout
+
+
+def test_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for command in (["serve", "--no-migrate"], ["demo"]):
+            result = subprocess.run(
+                [*SOUK, *command], env=_env(tmp_path, SOUK_PORT=port), capture_output=True, text=True, timeout=60
+            )
+            assert result.returncode == 1, result.stderr
+            assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "SOUK_PORT" in result.stderr
+    assert not (tmp_path / "souk.sqlite3").exists()  # the demo stopped before writing anything
