@@ -229,6 +229,7 @@ def _wipe_for_demo(settings: Settings, allow_postgres: bool) -> None:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    _warn_about_reach(settings)
     print(f"Serving on http://{settings.host}:{settings.port} (public URL {settings.base_url}); Ctrl+C stops.")
     if settings.workers > 1:
         uvicorn.run(
@@ -243,6 +244,34 @@ def _serve(settings: Settings) -> None:
         from server.app import create_app
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _warn_about_reach(settings: Settings) -> None:
+    """The two ways a market's phones silently get less than they should, said at start-up."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    def loopback(host: str) -> bool:
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return host == "localhost"
+
+    base = urlsplit(settings.base_url)
+    public_host = base.hostname or ""
+    if loopback(public_host):
+        if not loopback(settings.host):
+            print(
+                f"souk: warning: QR codes and links point at {settings.base_url}, which phones cannot reach. "
+                "Set SOUK_BASE_URL to the address phones use.",
+                file=sys.stderr,
+            )
+    elif base.scheme == "http":
+        print(
+            f"souk: warning: {settings.base_url} is plain http. Browsers run the offline app and notifications "
+            "only over https (or on localhost): put Souk behind an HTTPS proxy and set SOUK_BASE_URL=https://….",
+            file=sys.stderr,
+        )
 
 
 def _check_port_free(settings: Settings) -> None:

@@ -169,3 +169,36 @@ def test_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
             assert result.returncode == 1, result.stderr
             assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "SOUK_PORT" in result.stderr
     assert not (tmp_path / "souk.sqlite3").exists()  # the demo stopped before writing anything
+
+
+def _serve_output(tmp_path: Path, **settings: str) -> str:
+    """Start `souk serve` with these settings, wait until it answers, stop it; what it printed."""
+    port = _free_port()
+    out_path = tmp_path / f"serve-{port}.log"
+    env = _env(tmp_path, SOUK_PORT=str(port), **settings)
+    with out_path.open("w") as out:
+        process = subprocess.Popen([*SOUK, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, out_path.read_text()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, out_path.read_text()
+                    time.sleep(0.3)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    return out_path.read_text()
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="the embedded path runs in the SQLite pass")
+def test_serve_warns_when_phones_cannot_use_the_public_url(tmp_path: Path) -> None:
+    everywhere = _serve_output(tmp_path, SOUK_HOST="0.0.0.0")  # the case being tested
+    assert "QR codes and links point at http://127.0.0.1:8000, which phones cannot reach" in everywhere
+    plain = _serve_output(tmp_path, SOUK_BASE_URL="http://192.168.1.20:8000")
+    assert "http://192.168.1.20:8000 is plain http" in plain and "SOUK_BASE_URL=https://" in plain
+    fine = _serve_output(tmp_path, SOUK_BASE_URL="https://market.example.org")
+    assert "warning" not in fine and "Serving on" in fine
