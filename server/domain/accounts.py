@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 from uuid import UUID, uuid4
 
@@ -32,12 +34,33 @@ def checked_account(data: NewAccount) -> tuple[str, str, str]:
     return email, data.password, name
 
 
-async def create_account(data: NewAccount, role: Literal["organizer", "vendor"]) -> UUID:
-    """Insert an account; the caller owns the transaction (joining an event makes a stall too)."""
+@dataclass(frozen=True)
+class CheckedAccount:
+    email: str
+    display_name: str
+    password_hash: str
+
+
+async def check_new_account(data: NewAccount) -> CheckedAccount:
+    """Validate and hash. Argon2 spends tens of milliseconds of CPU on purpose: in a thread, so
+    the event loop (everyone's chat) does not stall, and before any write transaction opens, so
+    SQLite's one write lock is not held meanwhile."""
     email, password, name = checked_account(data)
-    if await Account.exists().where(Account.email == email):
+    return CheckedAccount(email, name, await asyncio.to_thread(hash_password, password))
+
+
+async def create_account(data: NewAccount | CheckedAccount, role: Literal["organizer", "vendor"]) -> UUID:
+    """Insert an account; the caller owns the transaction (joining an event makes a stall too)."""
+    checked = data if isinstance(data, CheckedAccount) else await check_new_account(data)
+    if await Account.exists().where(Account.email == checked.email):
         raise Conflict("An account with this email already exists; sign in instead", field="email")
-    account = Account(id=uuid4(), email=email, display_name=name, password_hash=hash_password(password), role=role)
+    account = Account(
+        id=uuid4(),
+        email=checked.email,
+        display_name=checked.display_name,
+        password_hash=checked.password_hash,
+        role=role,
+    )
     await account.save()
     return UUID(str(account.id))
 
@@ -45,10 +68,12 @@ async def create_account(data: NewAccount, role: Literal["organizer", "vendor"])
 async def check_password(email: str, password: str) -> Account:
     account = await account_by_email(email)
     # Verify even when the account is unknown, so timing does not reveal which emails exist.
-    stored = account.password_hash if account else _DUMMY_HASH
-    if not verify_password(stored, password) or account is None:
+    stored = account.password_hash if account else _dummy_hash()
+    if not await asyncio.to_thread(verify_password, stored, password) or account is None:
         raise Unauthorized("Wrong email or password")
     return account
 
 
-_DUMMY_HASH = hash_password("not-a-real-password-just-timing")
+@cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password-just-timing")

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from server.auth.tokens import issue_account_token
-from server.domain.accounts import NewAccount, create_account
+from server.domain.accounts import CheckedAccount, NewAccount, check_new_account, create_account
 from server.domain.actors import Actor, require_role
 from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -56,19 +56,22 @@ async def join_event(
     new_account: NewAccount | None = None,
 ) -> JoinResult:
     """Spend an invite code on a stall; a vendor who has no account yet gets one in the same step."""
+    account: CheckedAccount | None = None
     if actor is not None:
         require_role(actor, "vendor")
     elif new_account is None:
         raise Invalid("Sign in as a vendor, or give email, password and display_name", field="email")
     fields = _checked_stall(stall)
     code = invite_code.strip().upper() if isinstance(invite_code, str) else ""
+    if actor is None and new_account is not None:
+        account = await check_new_account(new_account)
     async with unit_of_work(market.engine, market.publish) as uow:
         invite = await Invite.select().where(Invite.code == code).first()
         if invite is None:
             raise NotFound("This invite code does not exist; check it with the organizer")
         if invite["used_at"] is not None:
             raise Conflict("This invite code has already been used", field="invite_code")
-        vendor_id = actor.account_id if actor else await create_account(new_account, "vendor")  # type: ignore[arg-type]
+        vendor_id = actor.account_id if actor else await create_account(account, "vendor")  # type: ignore[arg-type]
         event_id = invite["event"]
         await _check_tag_free(event_id, str(fields["store_tag_key"]), None)
         now = datetime.now(UTC)
