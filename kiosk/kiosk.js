@@ -172,7 +172,7 @@ async function start() {
   unblock();
   if (setup !== "offline") await seedFromSetup(setup);
   renderAll();
-  show("welcome", { push: false });
+  show(state.view, { push: false }); // where a person already tapped to while we checked, not back to welcome
 
   const hadController = Boolean(navigator.serviceWorker?.controller);
   navigator.serviceWorker?.addEventListener("controllerchange", () => {

@@ -155,10 +155,10 @@ async def test_kiosk_searches_shows_item_qr_works_offline_and_catches_up(live_se
         await expect(page.locator("#cause-totals")).to_contain_text(re.compile(r"£37\.00 of £500\.00"))
 
         # Idle: back to the welcome screen on its own.
-        await page.goto(f"{live_server}/kiosk/ripe-jan?idle=2")
+        await page.goto(f"{live_server}/kiosk/ripe-jan?idle=3")
         await page.locator("#nav-stalls").click()
         await expect(page.locator("#view-stalls")).to_be_visible()
-        await expect(page.locator("#view-welcome")).to_be_visible(timeout=6_000)
+        await expect(page.locator("#view-welcome")).to_be_visible(timeout=FEW_SECONDS)
         await expect(page.locator("#view-stalls")).to_be_hidden()
     finally:
         await context.close()

@@ -1,7 +1,7 @@
 """More kiosk behaviour in a real browser against a real server: featured items rotating on the
 idle welcome screen (only available items, a sold or hidden one taken off at once), the
-dashboard's cause totals CSV and all-stall sign PDFs, and the dashboard and stall mode reloaded
-while the venue Wi-Fi is down."""
+dashboard's cause totals CSV and all-stall sign PDFs, the dashboard and stall mode reloaded
+while the venue Wi-Fi is down, and a tap made while a reloaded kiosk checks its token."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pypdfium2 as pdfium
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.browser_kiosk.conftest import PASSWORD, Market, decode_qr, seed_market
+from tests.conftest import EVENT_BODY as EVENT
 from tests.pdf_qr import qr_texts_per_page
 
 FEW_SECONDS = 8_000
@@ -275,5 +276,42 @@ async def test_stall_mode_reloaded_offline_keeps_its_qr_and_items(live_server: s
         await context.set_offline(False)
         await expect(teapot).to_contain_text("Sold", timeout=FEW_SECONDS)
         await expect(page.locator("#net-status")).to_have_attribute("data-net", "live", timeout=FEW_SECONDS)
+    finally:
+        await context.close()
+
+
+async def test_a_tap_while_the_kiosk_checks_its_token_is_kept(live_server: str, browser: Browser) -> None:
+    """A kiosk reloaded with saved data draws at once and checks its token meanwhile; a visitor
+    who taps "Stalls" in that moment stays there when the check comes back."""
+    market = await seed_market(live_server)
+    kiosk = await market.kiosk_token()
+    context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    try:
+        await page.goto(kiosk["url"])
+        await expect(page.locator("body")).to_have_attribute("data-offline-ready", "yes", timeout=15_000)
+
+        held: list[Route] = []
+        asked = anyio.Event()
+
+        async def hold(route: Route) -> None:
+            held.append(route)
+            asked.set()
+
+        await context.route("**/api/kiosk/ripe-jan", hold)
+        await page.reload()
+        await expect(page.locator("#event-name")).to_have_text(EVENT["name"])  # from the saved replica
+        await page.locator("#nav-stalls").click()
+        await expect(page.locator("#view-stalls")).to_be_visible()
+        with anyio.fail_after(FEW_SECONDS / 1000):
+            await asked.wait()
+        for route in held:
+            await route.continue_()
+        await context.unroute("**/api/kiosk/ripe-jan")
+
+        await expect(page.locator("#net-status")).to_have_attribute("data-net", "live", timeout=FEW_SECONDS)
+        await expect(page.locator("#view-stalls")).to_be_visible()
+        await expect(page.locator("#view-welcome")).to_be_hidden()
+        await expect(page.locator("#stall-list .stall-row", has_text="Hive & Honey")).to_be_visible()
     finally:
         await context.close()
