@@ -1,8 +1,10 @@
 """Property-based fuzzing of every HTTP API route, driven by the server's own OpenAPI schema.
 
-Schemathesis reads /api/schema/openapi.json from a real `souk serve` process and, for every
-operation in it, sends schema-valid, malformed and hostile requests (its coverage phase's edge
-cases, then derandomized Hypothesis examples in positive and negative mode). Every response must
+Schemathesis takes the document the app serves at /api/schema/openapi.json (built by
+`create_app` when the module is collected, so pytest gets one test per operation) and, for every
+operation in it, sends schema-valid, malformed and hostile requests to a real `souk serve`
+process (its coverage phase's edge cases, then derandomized Hypothesis examples in positive and
+negative mode). Every response must
 
 - never be a 5xx (`not_a_server_error`),
 - never be a 2xx to a request the schema calls invalid (`negative_data_rejection`),
@@ -11,12 +13,13 @@ cases, then derandomized Hypothesis examples in positive and negative mode). Eve
 The test runs once per caller: anonymous (path parameters fuzzed too), and as the seeded
 market's vendor, organizer and a visitor device, with path parameters pinned to that market's
 real event, stall, item, conversation, message and quick reply, so the authorized code paths
-are fuzzed rather than only refused with 401 or 404.
+are fuzzed rather than only refused with 401 or 404. Methods a path does not serve (405) are
+sent only anonymously.
 
 Not fuzzed:
 - POST /api/photos: a multipart upload whose content is a JPEG; random bytes only ever reach
   the image decoder's refusal. tests/test_photo_api.py and tests/test_bad_input.py cover it.
-- the WebSocket routes (/api/live, ...): they are not in the OpenAPI schema, which describes
+- the WebSocket routes (/api/live, /api/events/{event}/live): they are not in the OpenAPI schema, which describes
   HTTP only; tests/test_chat_realtime.py and tests/test_live_pokes.py cover them.
 - HTML pages, the PWA and kiosk assets: they are left out of the schema (`include_in_schema`).
 """
