@@ -25,7 +25,7 @@ from search.indexer import Indexer
 from server.api.auth import AuthController
 from server.api.chat import ChatController
 from server.api.deps import provide_actor
-from server.api.errors import domain_error, http_error, server_error, validation_error
+from server.api.errors import document_errors, domain_error, http_error, server_error, validation_error
 from server.api.events import EventController
 from server.api.health import health
 from server.api.items import ItemController
@@ -126,7 +126,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await stop_engine(engine)
 
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             AuthController,
             EventController,
@@ -168,3 +168,5 @@ def create_app(settings: Settings) -> Litestar:
         compression_config=COMPRESSION,
         debug=settings.debug,
     )
+    document_errors(application)
+    return application

@@ -74,14 +74,19 @@ async def _create_postgres_database(url: str) -> None:
 @pytest.fixture
 async def db(migrated: Settings) -> AsyncIterator[Settings]:
     """An empty, migrated database for this test, with the tables bound to it."""
-    engine = build_engine(migrated)
+    await empty_database(migrated)
+    yield migrated
+
+
+async def empty_database(settings: Settings) -> None:
+    """Delete every row of a migrated database and bind the tables to it."""
+    engine = build_engine(settings)
     await start_engine(engine)
     bind_tables(engine)
     for table in reversed(ALL_TABLES):
         await table.delete(force=True)
     await LogHead.insert(LogHead(id=1, seq=0))
     await stop_engine(engine)
-    yield migrated
 
 
 @asynccontextmanager

@@ -138,3 +138,27 @@ def _jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "red").save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+HUGE = 2**70  # past every integer column: SQLite's and PostgreSQL's BIGINT alike
+
+
+async def test_huge_numbers_are_422_not_a_server_error(client: httpx.AsyncClient, world: World) -> None:
+    """Numbers past what the database can hold are refused with 422 before any query runs."""
+    conversation = (
+        await client.post("/api/conversations", json={"stall_code": world.stall["code"]}, headers=world.visitor)
+    ).json()
+    messages = f"/api/conversations/{conversation['id']}/messages"
+    checks = [
+        (await client.get(f"{messages}?after_seq={HUGE}", headers=world.visitor), "after_seq"),
+        (await client.get(f"{messages}?after_seq={2**31}", headers=world.visitor), "after_seq"),
+        (
+            await client.post(
+                f"/api/conversations/{conversation['id']}/read", json={"up_to_seq": HUGE}, headers=world.vendor
+            ),
+            "up_to_seq",
+        ),
+        (await client.get(f"/api/events/ripe-jan/items?offset={HUGE}"), "offset"),
+    ]
+    answers = [(field, response.status_code, response.json()["field"]) for response, field in checks]
+    assert answers == [(field, 422, field) for _, field in checks]

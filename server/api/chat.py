@@ -88,7 +88,7 @@ class ChatController(Controller):
         self,
         conversation_id: FromPath[UUID],
         actor: ActorDep,
-        after_seq: Annotated[int, QueryParameter(ge=0)] = 0,
+        after_seq: Annotated[int, QueryParameter(ge=0, le=chat.MAX_SEQ)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
     ) -> list[MessageView]:
         """Messages after `after_seq`: a reconnecting client gets exactly what it missed."""

@@ -4,15 +4,57 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from server.domain.errors import DomainError
 
 log = logging.getLogger("souk")
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """What every refusal carries: a message a person can act on, and the field it is about."""
+
+    error: str
+    field: str | None
+
+
+# The refusals any route can answer with (the domain's errors, Litestar's own 400/413 and the
+# validation 422 re-shaped below), so the OpenAPI schema tells clients the truth about them.
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
+    for status, description in {
+        400: "The request could not be read",
+        401: "No valid `Authorization: Bearer <token>`",
+        403: "The caller may not do this",
+        404: "No such resource",
+        409: "Conflicts with the current state",
+        413: "The request body is too large",
+        422: "Invalid input; `field` names the offending field",
+        429: "Too many requests; retry after `Retry-After` seconds",
+    }.items()
+}
+
+
+def document_errors(app: Litestar) -> None:
+    """Declare ERROR_RESPONSES on every HTTP operation (a route's own declarations win).
+
+    Litestar documents only a 400 in its own error shape, which Souk never sends; the OpenAPI
+    schema is built lazily, on first request, so declaring these after the app is built counts.
+    """
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if isinstance(handler, HTTPRouteHandler):
+                    handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, object]]:

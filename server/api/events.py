@@ -16,6 +16,9 @@ from server.domain.errors import Invalid
 from server.domain.events import CauseInput, EventInput, EventPatch
 from server.domain.views import CauseView, EventView, HashtagCount, ItemView, StallView
 
+# Far past any market's items, and far below what an SQL OFFSET can take (a 64-bit integer).
+MAX_OFFSET = 1_000_000
+
 
 @dataclass(frozen=True)
 class InviteRequest:
@@ -87,7 +90,7 @@ class EventController(Controller):
             list[str] | None, QueryParameter(name="state", description="available, reserved, sold")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[ItemView]:
         """Browse an event's items, optionally by hashtag (with or without '#') or stall code."""
         event_id = (await events.get_event(event)).id

@@ -78,12 +78,12 @@ class OrganizerController(Controller):
         """What a charity fair shows everyone: totals per #SocialCause cause and overall."""
         return await event_totals((await events.get_event(event)).id)
 
-    @get("/api/events/{event:str}/sales.csv")
+    @get("/api/events/{event:str}/sales.csv", media_type="text/csv")
     async def sales_csv(self, event: FromPath[str], actor: ActorDep) -> Response[bytes]:
         row = await events.owned_event(actor, event)
         return _csv(await sales_csv(row["id"]), f"{row['slug']}-sales.csv")
 
-    @get("/api/events/{event:str}/cause-totals.csv")
+    @get("/api/events/{event:str}/cause-totals.csv", media_type="text/csv")
     async def cause_csv(self, event: FromPath[str], actor: ActorDep) -> Response[bytes]:
         row = await events.owned_event(actor, event)
         return _csv(await cause_totals_csv(row["id"]), f"{row['slug']}-cause-totals.csv")

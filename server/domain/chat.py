@@ -29,12 +29,13 @@ from server.domain.flood import refuse_if_flooding
 from server.domain.moderation import refuse_if_blocked
 from server.domain.money import format_money
 from server.domain.rows import one
-from server.domain.validate import text
+from server.domain.validate import count, text
 from server.domain.views import photo_view, utc
 from server.tables import Conversation, Item, Message, Photo, Presence, Stall
 from sync.log import UnitOfWork, unit_of_work
 
 MAX_MESSAGE = 2000
+MAX_SEQ = 2**31 - 1  # Message.seq is a 32-bit column: a larger number cannot even be compared with it
 PREVIEW = 140
 
 
@@ -326,6 +327,7 @@ async def mark_read(
 ) -> ConversationView:
     """Mark the other side's messages up to `up_to_seq` delivered (and read, unless delivered_only)."""
     who = require_any(actor)
+    up_to_seq = count(up_to_seq, "up_to_seq", low=0, high=MAX_SEQ)
     async with unit_of_work(market.engine, market.publish) as uow:
         role = await _participant(who, conversation_id)
         conversation = await one(Conversation.select().where(Conversation.id == conversation_id), "No conversation")
