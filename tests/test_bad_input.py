@@ -81,13 +81,15 @@ async def test_oversized_and_non_image_uploads_are_422(client: httpx.AsyncClient
 
 
 async def test_bad_event_input(client: httpx.AsyncClient, world: World) -> None:
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"slug": "Bad Slug"}, "slug"),
         ({"slug": "x2", "currency": "pounds"}, "currency"),
         ({"slug": "x3", "time_zone": "Mars/Olympus"}, "time_zone"),
         ({"slug": "x4", "ends_at": "2027-01-09T08:00:00Z"}, "ends_at"),
         ({"slug": "x5", "hashtag": "no spaces allowed"}, "hashtag"),
         ({"slug": "x6", "starts_at": "tomorrow"}, "starts_at"),
+        ({"slug": "x7", "starts_at": 0}, "starts_at"),  # a bare number would be 1970-01-01
+        ({"slug": "x8", "ends_at": "2100-01-01T00:00:00Z"}, "ends_at"),
     ]
     for change, field in cases:
         r = await client.post("/api/events", json={**EVENT_BODY, **change}, headers=world.organizer)
@@ -95,6 +97,10 @@ async def test_bad_event_input(client: httpx.AsyncClient, world: World) -> None:
         assert r.json()["field"] == field, (change, r.json())
     r = await client.post("/api/events", json=EVENT_BODY, headers=world.organizer)
     assert r.status_code == 409 and r.json()["field"] == "slug"
+    r = await client.patch("/api/events/ripe-jan", json={"starts_at": 0}, headers=world.organizer)
+    assert r.status_code == 422 and r.json()["field"] == "starts_at", r.text
+    r = await client.get("/api/events/ripe-jan")
+    assert r.json()["starts_at"].startswith("2027-01-09T09:00:00"), r.json()  # unchanged
 
 
 async def test_invite_codes_are_single_use(client: httpx.AsyncClient, world: World) -> None:

@@ -158,11 +158,19 @@ async def _event_row(slug_or_id: str) -> dict[str, Any]:
     return row
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _checked_event(data: EventInput) -> dict[str, Any]:
     tag = hashtag(data.hashtag, "hashtag")
     starts, ends = utc(data.starts_at), utc(data.ends_at)
     if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
         raise Invalid("starts_at and ends_at need a time zone offset (e.g. 2026-12-05T09:00:00Z)", field="starts_at")
+    for name, moment in (("starts_at", starts), ("ends_at", ends)):
+        # Also what catches a bare number: the JSON decoder takes 0 for 1970-01-01.
+        if not EARLIEST <= moment < LATEST:
+            raise Invalid(f"{name} must be a date between {EARLIEST.year} and {LATEST.year - 1}", field=name)
     if ends <= starts:
         raise Invalid("ends_at must be after starts_at", field="ends_at")
     if data.time_zone not in available_timezones():
