@@ -275,7 +275,8 @@ def _warn_about_reach(settings: Settings) -> None:
 
 
 def _check_port_free(settings: Settings) -> None:
-    """Say what to do when the port is taken, instead of the server's bare bind error."""
+    """Say what to do when the address or port cannot be used, instead of a bare bind error."""
+    import errno
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
@@ -283,6 +284,11 @@ def _check_port_free(settings: Settings) -> None:
         try:
             probe.bind((settings.host, settings.port))
         except OSError as exc:
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                raise CliError(
+                    f"SOUK_HOST={settings.host} is not an address of this machine ({exc.strerror}). "
+                    "Use 127.0.0.1 for this machine only, or 0.0.0.0 for every network it is on."
+                ) from None
             raise CliError(
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. Is Souk (or something else) "
                 "already running there? Stop it, or choose another port with SOUK_PORT."

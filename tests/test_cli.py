@@ -157,7 +157,7 @@ def test_small_demo_then_reindex(tmp_path: Path) -> None:
     assert "Search index rebuilt: 120 items." in result.stdout
 
 
-def test_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
+def test_an_unusable_address_or_port_says_what_to_do(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -169,6 +169,9 @@ def test_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
             assert result.returncode == 1, result.stderr
             assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "SOUK_PORT" in result.stderr
     assert not (tmp_path / "souk.sqlite3").exists()  # the demo stopped before writing anything
+    for host in ("192.0.2.1", "no-such-host.invalid"):  # TEST-NET-1: never an address of this machine
+        result = subprocess.run([*SOUK, "serve"], env=_env(tmp_path, SOUK_HOST=host), capture_output=True, text=True)
+        assert result.returncode == 1 and f"SOUK_HOST={host} is not an address of this machine" in result.stderr
 
 
 def _serve_output(tmp_path: Path, **settings: str) -> str:
