@@ -28,6 +28,8 @@ from server.photos import PhotoStore
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks share the tests' helpers; tests/ is not an installed package
+    sys.path.append(str(ROOT))
 DEMO_STALLS, DEMO_ITEMS = 84, 2100
 
 

@@ -7,7 +7,7 @@ exchange the same values, whatever engine is configured.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 STATES = ("available", "reserved", "sold")
@@ -88,20 +88,7 @@ def clamp_request(req: SearchRequest) -> SearchRequest:
     sort = req.sort if req.sort in SORTS else "relevance"
     if (limit, offset, sort) == (req.limit, req.offset, req.sort):
         return req
-    return SearchRequest(
-        event_id=req.event_id,
-        q=req.q,
-        stall_ids=req.stall_ids,
-        tags=req.tags,
-        causes=req.causes,
-        states=req.states,
-        price_min=req.price_min,
-        price_max=req.price_max,
-        sort=sort,
-        offset=offset,
-        limit=limit,
-        facets=req.facets,
-    )
+    return replace(req, sort=sort, offset=offset, limit=limit)
 
 
 def document_to_dict(doc: ItemDocument) -> dict[str, Any]:
