@@ -34,6 +34,9 @@ export function pull(slug) {
 // that were not theirs, which a vendor signing in on the same phone must still get in full.
 const cursorKeyFor = (slug, identity) => `cursor:${slug}:${identity.account_id || identity.device_id || identity.kind}`;
 
+const pullPage = (slug, token, cursor) =>
+  request("POST", "/api/sync/pull", { token, json: { event: slug, cursor, limit: PAGE } });
+
 async function pullOnce(slug) {
   let identity = (await activeIdentity()) || (await deviceIdentity());
   let cursorKey = cursorKeyFor(slug, identity);
@@ -42,7 +45,7 @@ async function pullOnce(slug) {
   for (let page = 0; page < 1000; page++) {
     let answer;
     try {
-      answer = await request("POST", "/api/sync/pull", { token: identity.token, json: { event: slug, cursor, limit: PAGE } });
+      answer = await pullPage(slug, identity.token, cursor);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         identity = await expired(identity);
@@ -52,17 +55,14 @@ async function pullOnce(slug) {
       }
       throw error;
     }
+    let fresh = cursor === null;
     if (answer.reset) {
       if (++resets > 3) throw new Error("The server keeps asking to start over; try again later");
-      const whole = await wholeSnapshot(slug, identity.token);
-      if (!whole) continue; // reset again half-way: ask again
-      await applyPage(whole.changes, { cursorKey, cursor: whole.cursor, fresh: true });
-      cursor = whole.cursor;
-      emit("pulled", { slug, snapshot: true });
-      if (!whole.has_more) break;
-      continue;
+      answer = await wholeSnapshot(slug, identity.token);
+      if (!answer) continue; // reset again half-way: ask again
+      fresh = true;
     }
-    await applyPage(answer.changes, { cursorKey, cursor: answer.cursor, fresh: cursor === null });
+    await applyPage(answer.changes, { cursorKey, cursor: answer.cursor, fresh });
     cursor = answer.cursor;
     emit("pulled", { slug, snapshot: answer.snapshot });
     if (!answer.has_more) break;
@@ -78,11 +78,11 @@ async function wholeSnapshot(slug, token) {
   const changes = [];
   let cursor = null;
   for (;;) {
-    const answer = await request("POST", "/api/sync/pull", { token, json: { event: slug, cursor, limit: PAGE } });
+    const answer = await pullPage(slug, token, cursor);
     if (answer.reset) return null;
     changes.push(...answer.changes);
     cursor = answer.cursor;
-    if (!answer.snapshot || !answer.has_more) return { changes, cursor, has_more: answer.has_more };
+    if (!answer.snapshot || !answer.has_more) return { changes, cursor, has_more: answer.has_more, snapshot: true };
   }
 }
 
