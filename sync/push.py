@@ -186,7 +186,7 @@ async def _stored_outcome(client_id: UUID, mutation_id: int) -> Outcome:
         .where((MutationResult.client == client_id) & (MutationResult.mutation_id == mutation_id))
         .first()
     )
-    if row is None:  # pruned long ago: it was processed, that is all we still know
+    if row is None:  # outcomes are kept; should one be gone, the id was still processed: say only that
         return Outcome(mutation_id, "applied")
     return Outcome(mutation_id, row["status"], row["reason"], row["field"], json.loads(row["data"]))
 
