@@ -40,6 +40,9 @@ class Device(Table, tablename="device"):
     id = UUID(primary_key=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_seen_at = Timestamptz(default=TimestamptzNow())
+    # Keyed hash of the client address it was created from (never the address itself): lets a
+    # block follow a visitor who takes a fresh device token from the same place.
+    address_key = Varchar(length=64, default="")
 
 
 class AuthToken(Table, tablename="auth_token"):
@@ -50,6 +53,8 @@ class AuthToken(Table, tablename="auth_token"):
     device = ForeignKey(references=Device, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz(null=True, default=None)
+    # Visitor tokens expire after this much inactivity; refreshed at most hourly (one write).
+    last_used_at = Timestamptz(null=True, default=None)
 
 
 class Event(Table, tablename="event"):
@@ -316,10 +321,13 @@ class Report(Table, tablename="report"):
 
 
 class BlockedDevice(Table, tablename="blocked_device"):
-    """A visitor device the organizer blocked from chatting at this event."""
+    """A visitor device blocked from chatting: at the whole event (organizer) or one stall (its vendor)."""
 
     event = ForeignKey(references=Event, index=True)
     device = UUID(index=True)
+    stall = UUID(null=True, default=None)  # None: the whole event
+    blocked_by = Varchar(length=16, default="organizer")  # "organizer" | "vendor"
+    address_key = Varchar(length=64, default="")  # the blocked device's address key, see Device
     created_at = Timestamptz(default=TimestamptzNow())
 
 
