@@ -10,9 +10,7 @@ DESCRIPTION = "Hardening: device address keys, token idle expiry, per-stall bloc
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="souk", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="souk", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Device",
