@@ -80,8 +80,11 @@ class PushNotifier(LogReader):
     async def _send(self, row: dict[str, Any], payload: PushPayload) -> None:
         subscription = Subscription(row["endpoint"], row["p256dh"], row["auth"])
         result = await self.sender.send_with_retries(subscription, payload)
-        if result.status is SendStatus.GONE:
-            # The browser unsubscribed or the push service forgot it: stop pushing there.
+        if result.status is SendStatus.GONE or result.forbidden:
+            # The browser unsubscribed or the push service forgot it, or the push guard refuses the
+            # endpoint (not https, an internal address...): it can never work, stop pushing there.
+            if result.forbidden:
+                log.warning("push endpoint %s refused, subscription deleted: %s", row["endpoint"][:60], result.detail)
             await PushSubscriptionRow.delete().where(PushSubscriptionRow.endpoint == row["endpoint"])
         elif result.status is not SendStatus.SENT:
             log.warning("push to %s failed: %s", row["endpoint"][:60], result.detail)

@@ -12,6 +12,12 @@ The `webpush` package only *builds* a message; this module adds what it leaves o
   fix them once at construction and never pass them per call: `send()` is safe to run concurrently.
 * It sets no `Urgency` or `Topic` header and interprets no response. `send()` maps responses to
   `SendStatus`; `send_with_retries()` backs off on 429/5xx/network errors.
+* Endpoints come from untrusted clients, so they are a server-side request forgery risk: every
+  endpoint is re-checked by `server.push_guard.check_endpoint` before each send, and the caller's
+  client should be `server.push_guard.push_http_client()`, whose connections only ever reach
+  public addresses (checked after resolving, connected to the checked address). A refused
+  endpoint is a FAILED result with `forbidden=True`: it can never work, delete it like GONE.
+  Redirects are never followed, and at most `MAX_RESPONSE_BYTES` of an answer are read.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from webpush import WebPush
 from webpush.types import WebPushSubscription
 from webpush.vapid import VAPID
 
+from server.push_guard import ForbiddenEndpoint, check_endpoint
+
 __all__ = [
     "MAX_ENCRYPTED_BYTES",
     "PreparedPush",
@@ -62,6 +70,10 @@ URGENCIES: Final = frozenset({"very-low", "low", "normal", "high"})
 # RFC 8292 section 2: the token's `exp` must be no more than 24 hours away.
 JWT_LIFETIME_SECONDS: Final = 12 * 3600
 MAX_DETAIL_CHARS: Final = 300
+# A push service answers with a few bytes of status text; an endpoint that streams more is not one.
+MAX_RESPONSE_BYTES: Final = 16 * 1024
+# Whole-request bound: httpx's timeout is per read, so a slow drip could hold a send forever.
+SEND_DEADLINE_SECONDS: Final = 60.0
 
 
 def _b64url(data: bytes) -> str:
@@ -198,8 +210,8 @@ class SendStatus(enum.Enum):
     GONE = "gone"
     # 429, 5xx, network error or timeout: worth trying again later (after Retry-After if given).
     RETRY = "retry"
-    # Any other refusal (400 malformed, 401/403 VAPID key mismatch, 413 payload too large...):
-    # sending the same thing again cannot succeed.
+    # Any other refusal (400 malformed, 401/403 VAPID key mismatch, 413 payload too large, a
+    # redirect, an endpoint the push guard refuses...): sending the same thing again cannot succeed.
     FAILED = "failed"
 
 
@@ -209,6 +221,9 @@ class SendResult:
     http_status: int | None
     retry_after: float | None  # seconds, from the Retry-After header
     detail: str
+    # FAILED because the endpoint is not somewhere we may send (server.push_guard: not https, an
+    # internal address...). Unlike a refused payload this never gets better: delete it like GONE.
+    forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,10 +285,20 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, seconds)
 
 
-def _classify(response: httpx.Response) -> SendResult:
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the body, undecoded (no decompression bomb), then stop reading."""
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
+
+
+def _classify(response: httpx.Response, body: bytes) -> SendResult:
     code = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    text = response.text.strip().replace("\n", " ")[:MAX_DETAIL_CHARS]
+    text = body.decode("utf-8", "replace").strip().replace("\n", " ")[:MAX_DETAIL_CHARS]
     detail = f"{code} {response.reason_phrase}" + (f": {text}" if text else "")
     if 200 <= code < 300:
         return SendResult(SendStatus.SENT, code, None, detail)
@@ -304,7 +329,10 @@ class PushSender:
     replies are "high", since the visitor is waiting for an answer.
 
     `require_https` refuses plain-http endpoints. Endpoints come from browsers, i.e. from untrusted
-    clients: keep it on in production (tests against a local receiver turn it off).
+    clients: keep it on in production. Turning it off (SOUK_PUSH_ALLOW_HTTP, tests against a local
+    receiver) also lets endpoints name loopback hosts on any port, and nothing more (see
+    `server.push_guard.check_endpoint`). `http` should come from `push_http_client()`, which
+    re-checks every address it connects to; give it the same `allow_loopback=not require_https`.
     """
 
     def __init__(
@@ -365,10 +393,10 @@ class PushSender:
 
     def prepare(self, subscription: Subscription, payload: PushPayload) -> PreparedPush:
         """Encrypt and sign one message. Pure computation on per-call objects, safe concurrently.
-        Raises ValueError for an unusable subscription or an oversized payload."""
+        Raises ValueError for an unusable subscription or an oversized payload; ForbiddenEndpoint
+        (a ValueError) when the endpoint is not somewhere we may send at all."""
+        check_endpoint(subscription.endpoint, allow_http=not self.require_https)
         vapid_audience(subscription.endpoint)  # validates the URL
-        if self.require_https and urlsplit(subscription.endpoint).scheme.lower() != "https":
-            raise ValueError("push endpoint must use https")
         try:
             sub = WebPushSubscription(
                 endpoint=subscription.endpoint,
@@ -394,16 +422,31 @@ class PushSender:
 
     async def send(self, subscription: Subscription, payload: PushPayload) -> SendResult:
         """One attempt. Never raises for push-service or network trouble: the outcome is in the
-        result (GONE means delete the subscription; RETRY means try later; FAILED means don't)."""
+        result (GONE means delete the subscription; RETRY means try later; FAILED means don't, and
+        FAILED with `forbidden` means delete it too: the endpoint is refused by the push guard)."""
         try:
             prepared = self.prepare(subscription, payload)
+        except ForbiddenEndpoint as exc:
+            return SendResult(SendStatus.FAILED, None, None, str(exc), forbidden=True)
         except ValueError as exc:
             return SendResult(SendStatus.FAILED, None, None, str(exc))
         try:
-            response = await self.http.post(prepared.endpoint, content=prepared.body, headers=prepared.headers)
+            async with asyncio.timeout(SEND_DEADLINE_SECONDS):
+                async with self.http.stream(
+                    "POST",
+                    prepared.endpoint,
+                    content=prepared.body,
+                    headers={**prepared.headers, "Accept-Encoding": "identity"},  # read raw, below
+                    follow_redirects=False,  # push services never redirect; a hop would skip the checks
+                ) as response:
+                    body = await _read_capped(response, MAX_RESPONSE_BYTES)
+        except ForbiddenEndpoint as exc:  # from push_guard.GuardedBackend, at connect time
+            return SendResult(SendStatus.FAILED, None, None, str(exc), forbidden=True)
         except httpx.TransportError as exc:  # refused, reset, DNS, timeouts...
             return SendResult(SendStatus.RETRY, None, None, f"{type(exc).__name__}: {exc}")
-        return _classify(response)
+        except TimeoutError:
+            return SendResult(SendStatus.RETRY, None, None, f"no complete answer within {SEND_DEADLINE_SECONDS:g} s")
+        return _classify(response, body)
 
     async def send_with_retries(
         self,
