@@ -6,17 +6,24 @@ from __future__ import annotations
 import anyio.to_thread
 
 from server.domain.context import Market
-from server.domain.errors import Invalid
-from server.photos import PhotoRejected, StoredPhoto
+from server.domain.errors import Invalid, TooManyRequests
+from server.photos import PhotoBusy, PhotoRejected, StoredPhoto
 from server.tables import Photo
 
 
 async def store_photo(market: Market, data: bytes) -> StoredPhoto:
-    """Validate, strip and store (in a worker thread: it is CPU work), then register the key."""
+    """Validate, strip and store (in a worker thread: it is CPU work), then register the key.
+
+    A photo the pipeline refuses is a 422 naming the field; when the store's few decode slots
+    and their short queue are all taken, a 429 with Retry-After (waiting helps, so the sync
+    queue retries it) rather than one more body held in memory.
+    """
     try:
         stored = await anyio.to_thread.run_sync(market.photos.save, data)
     except PhotoRejected as exc:
         raise Invalid(exc.message, field="file") from None
+    except PhotoBusy as exc:
+        raise TooManyRequests(exc.message, retry_after=exc.retry_after) from None
     if not await Photo.exists().where(Photo.key == stored.key):
         await Photo.raw(
             "INSERT INTO photo (key, mime, width, height, byte_size, created_at) "
