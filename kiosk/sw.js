@@ -37,13 +37,26 @@ function pageFor(pathname) {
   return ASSETS + BUILD.pages[mode];
 }
 
+const OFFLINE_STYLE = `body{font:1.5rem/1.4 system-ui,sans-serif;margin:0;min-height:100vh;display:grid;place-items:center;
+background:#fff;color:#000;text-align:center;padding:2rem;box-sizing:border-box}h1{font-size:2.2rem}`;
 const OFFLINE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><meta http-equiv="refresh" content="15">
 <title>Souk — waiting for the network</title>
-<style>body{font:1.5rem/1.4 system-ui,sans-serif;margin:0;min-height:100vh;display:grid;place-items:center;
-background:#fff;color:#000;text-align:center;padding:2rem;box-sizing:border-box}h1{font-size:2.2rem}</style></head>
+<style>${OFFLINE_STYLE}</style></head>
 <body><main><h1>Waiting for the network</h1><p>This screen starts as soon as it can reach the market server.
 It tries again on its own.</p></main></body></html>`;
+
+// The same strictness as the server's pages: no script at all, and only this page's own style sheet
+// (allowed by its hash, never by 'unsafe-inline').
+async function offlinePage() {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(OFFLINE_STYLE));
+  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  const policy = `default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return new Response(OFFLINE_PAGE, {
+    status: 503,
+    headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": policy, "X-Frame-Options": "DENY" },
+  });
+}
 
 async function navigation(request) {
   const url = new URL(request.url);
@@ -53,7 +66,7 @@ async function navigation(request) {
   try {
     return await fetch(request);
   } catch {
-    return new Response(OFFLINE_PAGE, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    return offlinePage();
   }
 }
 

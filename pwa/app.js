@@ -3,6 +3,7 @@
 import { request } from "./api.js";
 import { on } from "./bus.js";
 import * as data from "./data.js";
+import { PLACEHOLDER } from "./dom.js";
 import { kick, startFlusher } from "./flusher.js";
 import { activeIdentity, deviceIdentity, forgetIdentity, getIdentity, saveIdentity } from "./identity.js";
 import { registerWorker, requestBackgroundSync } from "./install.js";
@@ -35,6 +36,17 @@ const TABS = {
   home: "search", stall: "search", item: "search", favourites: "favourites", conversations: "conversations",
   thread: "conversations", chat: "conversations", resume: "conversations",
 };
+
+// A thumbnail that cannot be loaded shows the placeholder: one listener for the whole page (error
+// events do not bubble, hence the capture phase), as the CSP forbids inline onerror="..." in the
+// server-rendered stall page. Thumbnails that failed before this module ran are swapped at once.
+function placeholderFor(img) {
+  if (img instanceof HTMLImageElement && img.classList.contains("thumb") && !img.src.endsWith(PLACEHOLDER)) {
+    img.src = PLACEHOLDER;
+  }
+}
+document.addEventListener("error", (event) => placeholderFor(event.target), true);
+for (const img of document.querySelectorAll("img.thumb")) if (img.complete && img.naturalWidth === 0) placeholderFor(img);
 
 const main = document.getElementById("main");
 let current = null;

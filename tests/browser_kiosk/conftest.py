@@ -1,21 +1,39 @@
 """Shared set-up for the kiosk browser tests: one Chromium per session (Debian's, never a
 downloaded one), a fresh context per test, and a small market seeded through the HTTP API of a
-real `souk serve` process (the `live_server` fixture)."""
+real `souk serve` process (the `live_server` fixture).
+
+Every test fails if a page it opened broke the server's Content-Security-Policy (`csp_guard`, the
+same watch as the web app's browser tests)."""
 
 from __future__ import annotations
 
+import datetime
 import io
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.async_api import Browser, Locator, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    BrowserType,
+    ConsoleMessage,
+    Error,
+    Frame,
+    JSHandle,
+    Locator,
+    Page,
+    TimeoutError,
+    async_playwright,
+)
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CSP_WATCH, RETRY_ERRORS, is_policy_message, poll_timeout_ms
 from tests.conftest import EVENT_BODY
 
 PASSWORD = "correct horse"
@@ -28,6 +46,84 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         await launched.close()
+
+
+class CspWatch:
+    """CSP violations seen in the contexts it watches, as 'url: message' lines."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def heard(self, message: ConsoleMessage) -> None:
+        if is_policy_message(message.text):
+            where = message.page.url if message.page else message.location.get("url", "?")
+            self.found.append(f"{where}: {message.text}")
+
+    async def watch(self, context: BrowserContext) -> BrowserContext:
+        await context.add_init_script(script=CSP_WATCH)
+        context.on("console", self.heard)
+        return context
+
+
+async def wait_for_function(
+    self: Page | Frame,
+    expression: str,
+    *,
+    arg: Any = None,
+    polling: float | Literal["raf"] | None = None,
+    timeout: float | datetime.timedelta | None = None,  # noqa: ASYNC109  (Playwright's own signature)
+) -> JSHandle:
+    """`wait_for_function` that works under the CSP (see tests/browser/conftest.py): polls through
+    the DevTools protocol instead of Playwright's in-page `eval`, which the policy refuses."""
+    budget = poll_timeout_ms(timeout)
+    interval = polling if isinstance(polling, int | float) else 50
+    deadline = time.monotonic() + budget / 1000
+    while True:
+        try:
+            handle = await self.evaluate_handle(expression, arg)
+            if await self.evaluate("(value) => Boolean(value)", handle):
+                return handle
+            await handle.dispose()
+        except Error as error:
+            if not any(part in error.message for part in RETRY_ERRORS):
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wait_for_function: {expression!r} not truthy within {budget:.0f} ms")
+        await self.wait_for_timeout(interval)
+
+
+@pytest.fixture(autouse=True)
+def csp_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[CspWatch]:
+    """Watch every context a test opens on the shared browser (or launches itself) and fail the
+    test at teardown if any page reported a CSP violation. (Also swaps in the CSP-proof
+    `wait_for_function`.)"""
+    guard = CspWatch()
+    launch: Callable[..., Awaitable[BrowserContext]] = BrowserType.launch_persistent_context
+    new_context: Callable[..., Awaitable[BrowserContext]] = Browser.new_context
+    new_page: Callable[..., Awaitable[Page]] = Browser.new_page
+
+    async def watched_launch(self: BrowserType, *args: Any, **kwargs: Any) -> BrowserContext:
+        return await guard.watch(await launch(self, *args, **kwargs))
+
+    async def watched_context(self: Browser, *args: Any, **kwargs: Any) -> BrowserContext:
+        return await guard.watch(await new_context(self, *args, **kwargs))
+
+    async def watched_page(self: Browser, *args: Any, **kwargs: Any) -> Page:
+        opened = await new_page(self, *args, **kwargs)
+        await guard.watch(opened.context)
+        return opened
+
+    monkeypatch.setattr(BrowserType, "launch_persistent_context", watched_launch)
+    monkeypatch.setattr(Browser, "new_context", watched_context)
+    monkeypatch.setattr(Browser, "new_page", watched_page)
+    monkeypatch.setattr(Page, "wait_for_function", wait_for_function)
+    monkeypatch.setattr(Frame, "wait_for_function", wait_for_function)
+    yield guard
+    if guard.found:
+        pytest.fail(
+            "Content-Security-Policy violations (or unreadable policy headers):\n" + "\n".join(guard.found),
+            pytrace=False,
+        )
 
 
 def bearer(token: str) -> dict[str, str]:

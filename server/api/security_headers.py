@@ -1,0 +1,132 @@
+"""Security headers on every HTTP response the routes send (pages, API answers, photos, assets).
+
+- A strict Content-Security-Policy: scripts, styles, fonts, workers and the manifest only from
+  this origin; no inline script or style, no eval; images also from `data:` and `blob:` (camera
+  previews, QR codes); the realtime socket only to this market's own origin; no framing.
+- `X-Frame-Options: DENY` for browsers without `frame-ancestors`, `nosniff` so an upload is never
+  run as another type, `Cross-Origin-Opener-Policy`, a Referrer-Policy, and a Permissions-Policy
+  that keeps the camera (vendors photograph their items) for this origin and turns off the rest.
+- `Strict-Transport-Security` only when the market is served over https.
+
+A header a route handler set itself is left as it is (the kiosk pages' `no-referrer`, say).
+The Swagger UI under `/api/schema` loads its code from a CDN and starts it with an inline script,
+so it alone gets a looser CSP (still not frameable); the app's own pages never do.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+DOCS_PREFIX = "/api/schema"
+_DOCS_CDN = "https://cdn.jsdelivr.net"
+
+# Only features Chromium knows: an unknown one ("bluetooth", say) is an error in every page's console.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "camera=(self)",
+        *(
+            f"{feature}=()"
+            for feature in (
+                "microphone",
+                "geolocation",
+                "payment",
+                "usb",
+                "serial",
+                "hid",
+                "midi",
+                "magnetometer",
+                "gyroscope",
+                "accelerometer",
+                "display-capture",
+                "browsing-topics",
+            )
+        ),
+    ]
+)
+
+
+def websocket_origin(base_url: str) -> str:
+    """The market's own socket origin, `ws://host:port` (or `wss://` when served over https)."""
+    base = urlsplit(base_url)
+    return f"{'wss' if base.scheme == 'https' else 'ws'}://{base.netloc.lower()}"
+
+
+def content_security_policy(base_url: str) -> str:
+    directives = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data: blob:",
+        # 'self' covers same-origin sockets in CSP 3 browsers; the explicit origin is for older Safari.
+        "connect-src": f"'self' {websocket_origin(base_url)}",
+        "worker-src": "'self'",
+        "manifest-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        f"script-src {_DOCS_CDN} 'unsafe-inline'",
+        f"style-src {_DOCS_CDN} 'unsafe-inline'",
+        f"img-src 'self' data: {_DOCS_CDN}",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def security_headers(base_url: str) -> dict[str, str]:
+    """The headers every response carries (names in lower case)."""
+    headers = {
+        "content-security-policy": content_security_policy(base_url),
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "strict-origin-when-cross-origin",
+        "cross-origin-opener-policy": "same-origin",
+        "permissions-policy": PERMISSIONS_POLICY,
+    }
+    if urlsplit(base_url).scheme == "https":
+        headers["strict-transport-security"] = "max-age=31536000"
+    return headers
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+class SecurityHeadersMiddleware(ASGIMiddleware):
+    """Adds `security_headers(base_url)` to each `http.response.start` that lacks them."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, base_url: str) -> None:
+        headers = security_headers(base_url)
+        self.headers = _encoded(headers)
+        self.docs_headers = _encoded({**headers, "content-security-policy": DOCS_CSP})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope["path"]
+        extra = self.docs_headers if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/") else self.headers
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in extra if header[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
