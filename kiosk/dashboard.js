@@ -2,6 +2,8 @@
 // kiosk links and moderation. Opened as <base>/kiosk/dashboard/<slug>.
 
 import { barList, columnChart } from "./charts.js";
+import { loadBlocks } from "./blocks.js";
+import { startKioskTokens } from "./kiosk-tokens.js";
 import { LiveSocket } from "./live.js";
 import {
   bearer,
@@ -10,7 +12,6 @@ import {
   h,
   HttpError,
   pathSlug,
-  qrSrc,
   registerWorker,
   request,
   saveBlob,
@@ -214,45 +215,6 @@ async function download(button, path, filename) {
   }
 }
 
-// ---- kiosk links -----------------------------------------------------------------------------
-
-async function createKiosk(event) {
-  event.preventDefault();
-  const box = $("kiosk-link");
-  try {
-    const out = await api(`/api/events/${encodeURIComponent(slug)}/kiosk-tokens`, {
-      method: "POST",
-      body: { label: $("kiosk-label").value.trim() || "Entrance" },
-    });
-    const copy = h("button", { type: "button" }, "Copy link");
-    copy.addEventListener("click", async () => {
-      try {
-        await navigator.clipboard.writeText(out.url);
-        copy.textContent = "Copied";
-      } catch {
-        copy.textContent = "Select the link to copy it";
-      }
-    });
-    fill(
-      box,
-      h(
-        "div",
-        { class: "kiosk-link-box" },
-        h("figure", { class: "qr-frame" }, h("img", { class: "qr", src: qrSrc(out.url), alt: "QR code of the kiosk link", width: 200, height: 200 })),
-        h(
-          "div",
-          {},
-          h("p", { class: "kiosk-link", id: "kiosk-url" }, out.url),
-          h("p", { class: "tools" }, h("a", { class: "button", href: out.url, target: "_blank", rel: "noopener" }, "Open on this device"), copy),
-          h("p", { class: "note" }, "Open this link on the kiosk screen (or scan the code with it). Anyone with the link can run a kiosk for this event."),
-        ),
-      ),
-    );
-  } catch (err) {
-    fill(box, h("p", { class: "form-error" }, err instanceof HttpError ? err.message : "No network: try again."));
-  }
-}
-
 // ---- moderation ------------------------------------------------------------------------------
 
 function modStatus(text) {
@@ -266,6 +228,7 @@ async function block(deviceId, blocked = true) {
       body: { device_id: deviceId, blocked },
     });
     modStatus(blocked ? `Device ${deviceId} can no longer chat at this event.` : `Device ${deviceId} unblocked.`);
+    loadBlocks(slug, api);
     return true;
   } catch (err) {
     modStatus(err instanceof HttpError ? err.message : "No network: try again.");
@@ -441,6 +404,8 @@ async function enter() {
   state.live.start();
   loadReports();
   loadStalls();
+  startKioskTokens(slug, api);
+  loadBlocks(slug, api);
 }
 
 function wire() {
@@ -450,8 +415,8 @@ function wire() {
   $("causes-csv").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/cause-totals.csv`, `${slug}-cause-totals.csv`));
   $("signs-a4").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/signs.pdf?page=a4`, `${slug}-signs-a4.pdf`));
   $("signs-letter").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/signs.pdf?page=letter`, `${slug}-signs-letter.pdf`));
-  $("kiosk-form").addEventListener("submit", createKiosk);
   $("reports-refresh").addEventListener("click", loadReports);
+  $("blocks-refresh").addEventListener("click", () => loadBlocks(slug, api));
   $("item-search").addEventListener("submit", searchItems);
   $("stall-q").addEventListener("input", renderStalls);
   $("block-form").addEventListener("submit", async (event) => {

@@ -36,6 +36,7 @@ const IDLE_SECONDS = positive(params.get("idle"), 90);
 const FEATURE_SECONDS = positive(params.get("feature"), 8);
 const TOKEN_KEY = `souk.kiosk.token:${slug}`;
 const VERIFIED_KEY = `souk.kiosk.verified:${slug}`;
+const RECHECK_MS = 5 * 60_000; // how soon a token the organizer revoked stops a running screen
 const SEARCH_STATES = ["available", "reserved"];
 const VIEWS = ["welcome", "search", "tags", "stalls", "stall", "item"];
 
@@ -129,6 +130,7 @@ async function verify(token, { once = false } = {}) {
       return setup;
     } catch (err) {
       if (err instanceof HttpError && [401, 403, 404].includes(err.status)) {
+        localStorage.removeItem(VERIFIED_KEY); // revoked: no running on saved data offline either
         block(err.status);
         return null;
       }
@@ -196,6 +198,7 @@ async function start() {
   });
   window.addEventListener("offline", () => setNet("offline"));
   setInterval(pull, 60_000); // a missed poke delays an update by a minute at most
+  setInterval(() => state.blocked || recheck(token), RECHECK_MS); // a revoked token closes the screen
   pull();
 }
 

@@ -32,10 +32,11 @@ export class Live {
     this.side = identity.kind === "vendor" ? "vendor" : "visitor";
     socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: identity.token, event: this.slug() || undefined }));
     socket.onmessage = (event) => this.frame(event.data);
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       clearInterval(this.pinger);
       if (this.socket === socket) this.socket = null;
       emit("live", { connected: false });
+      if (event.code === 4401) this.onPoke(); // token refused: a pull takes a new one, then we reconnect
       if (!this.stopped && navigator.onLine) {
         this.attempt += 1;
         const delay = Math.min(60000, 1000 * 2 ** this.attempt) * (0.5 + Math.random() / 2);

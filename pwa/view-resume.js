@@ -73,7 +73,7 @@ export async function mount(main, route, app) {
       const answer = await request("POST", "/api/devices/resume-code", { token: device.token });
       replace(codeBox,
         h("p", { class: "resume-code" }, answer.code),
-        h("p", {}, `Type it on your other phone or browser to see your conversations there. Valid once, until ${when(answer.expires_at)}.`),
+        h("p", {}, `Type it on your other phone or browser to move your conversations there (this one then starts afresh). Valid once, until ${when(answer.expires_at)}.`),
         h("p", { class: "meta" }, "Keep it to yourself: whoever types it can read and send your messages."));
     } catch (error) {
       replace(codeBox);

@@ -195,6 +195,7 @@ export async function mount(main, route, app) {
       }).catch(() => {});
     }
     fillReplies(texts);
+    const tools = [blockButton(conversation)];
     if (conversation.item_id) {
       const reserve = h("button", { type: "button" }, "Reserve the item for this visitor (30 min)");
       reserve.addEventListener("click", async () => {
@@ -206,8 +207,28 @@ export async function mount(main, route, app) {
           status.textContent = `Could not reserve: ${error.message}`;
         }
       });
-      replace(extra, reserve);
+      tools.unshift(reserve);
     }
+    replace(extra, tools);
+  }
+
+  // A vendor being harassed blocks the visitor from their stall; the organizer sees every block
+  // and can lift it. Online only: a block must take effect now, not when the phone next syncs.
+  function blockButton(conversation) {
+    let blocked = false;
+    const button = h("button", { type: "button", class: "danger" }, "Block this visitor");
+    button.addEventListener("click", async () => {
+      if (!blocked && !confirm("Block this visitor from writing to your stall? The organizer can see and lift blocks.")) return;
+      try {
+        await request("POST", `/api/conversations/${conversation.id}/block`, { token: identity.token, json: { blocked: !blocked } });
+        blocked = !blocked;
+        button.textContent = blocked ? "Unblock this visitor" : "Block this visitor";
+        status.textContent = blocked ? "Blocked: this visitor can no longer write to your stall." : "Unblocked.";
+      } catch (error) {
+        status.textContent = `Could not change the block: ${error.message}`;
+      }
+    });
+    return button;
   }
 
   function fillReplies(list2) {

@@ -25,7 +25,7 @@ from search.indexer import Indexer
 from server.api.auth import AuthController
 from server.api.chat import ChatController
 from server.api.deps import provide_actor
-from server.api.errors import document_errors, domain_error, http_error, server_error, validation_error
+from server.api.errors import document_errors, domain_error, http_error, server_error, too_deep, validation_error
 from server.api.events import EventController
 from server.api.health import health
 from server.api.items import ItemController
@@ -36,6 +36,7 @@ from server.api.photos import PhotoController
 from server.api.push import PushController
 from server.api.pwa import pwa_handlers
 from server.api.search import SearchController
+from server.api.security_headers import SecurityHeadersMiddleware
 from server.api.stalls import StallController
 from server.api.sync import SyncController, live
 from server.database import (
@@ -52,6 +53,8 @@ from server.notify import PushNotifier
 from server.pages import PageController
 from server.photos import PhotoStore
 from server.pubsub import build_channels, publisher
+from server.push_guard import push_http_client
+from server.ratelimit import build_rate_limiter
 from server.settings import Settings
 from server.webpush_sender import PushSender, load_or_create_vapid_keys
 from sync.log import ensure_log_head
@@ -73,7 +76,8 @@ def create_app(settings: Settings) -> Litestar:
     channels = build_channels(settings)
     search = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
     indexer = Indexer(search, engine)
-    http = httpx.AsyncClient(timeout=15.0, trust_env=False)
+    # Push endpoints come from clients: this client only connects to vetted public addresses.
+    http: httpx.AsyncClient = push_http_client(allow_loopback=settings.push_allow_http, timeout=15.0)
     notifier = PushNotifier(
         PushSender(
             load_or_create_vapid_keys(settings.data_dir),
@@ -91,11 +95,13 @@ def create_app(settings: Settings) -> Litestar:
         indexer.wake()  # local commits reach the index at once; others within a poll
         notifier.wake()
 
+    limits = build_rate_limiter(settings.redis_url, settings.rate_limit_factor)
     market = Market(
         engine=engine,
         settings=settings,
         photos=PhotoStore(settings.photos_dir, settings.max_upload_bytes),
         publish=publish,
+        limits=limits,
     )
 
     @asynccontextmanager
@@ -123,6 +129,7 @@ def create_app(settings: Settings) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeping
                 await search.close()
+                await limits.close()
         finally:
             await stop_engine(engine)
 
@@ -156,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             DomainError: domain_error,
             ValidationException: validation_error,
             HTTPException: http_error,
+            RecursionError: too_deep,
             Exception: server_error,
         },
         openapi_config=OpenAPIConfig(
@@ -166,6 +174,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_upload_bytes * 2 + 1_000_000,
         cors_config=CORSConfig(allow_origins=[settings.base_url]),
         compression_config=COMPRESSION,
+        middleware=[SecurityHeadersMiddleware(settings.base_url)],
         debug=settings.debug,
     )
     document_errors(application)

@@ -18,17 +18,7 @@ from server.domain.money import format_money
 from server.domain.views import ItemView, StallView
 from server.qr import qr_png, qr_svg
 
-_STYLE = """
-:root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
---ink:#111;--muted:#444;--line:#ccc;--accent:#0a4d8c}
-body{margin:0 auto;max-width:40rem;padding:1rem;color:var(--ink);background:#fff;line-height:1.4}
-h1{font-size:1.5rem;margin:.2rem 0}ul{list-style:none;padding:0}
-li{display:flex;gap:.75rem;padding:.6rem 0;border-bottom:1px solid var(--line);align-items:center}
-img{width:80px;height:60px;object-fit:cover;background:#eee;flex:none;border-radius:4px}
-.price{font-weight:700}.state{font-size:.9rem;color:var(--muted)}
-.sold{text-decoration:line-through}.meta{color:var(--muted)}
-a{color:var(--accent)}
-"""
+_STYLESHEET = "/app/pages.css"  # not an inline <style>: the CSP allows only this origin's stylesheets
 
 
 class PageController(Controller):
@@ -36,7 +26,7 @@ class PageController(Controller):
 
     @get("/s/{code:str}", media_type=MediaType.HTML)
     async def stall_page(self, code: FromPath[str], market: MarketDep) -> Response[str]:
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         event = await events.get_event(str(stall.event_id))
         listed = await items.list_items(event.id, stall_id=stall.id, limit=500)
         return Response(
@@ -47,12 +37,12 @@ class PageController(Controller):
 
     @get("/s/{code:str}/qr.svg", media_type="image/svg+xml")
     async def stall_qr_svg(self, code: FromPath[str], market: MarketDep) -> Response[bytes]:
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         return Response(qr_svg(stall.url), media_type="image/svg+xml", headers=_cache_day())
 
     @get("/s/{code:str}/qr.png", media_type="image/png")
     async def stall_qr_png(self, code: FromPath[str], market: MarketDep) -> Response[bytes]:
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         return Response(qr_png(stall.url), media_type="image/png", headers=_cache_day())
 
     @get("/", media_type=MediaType.HTML)
@@ -111,8 +101,8 @@ def _item_li(item: ItemView) -> str:
     return (
         f'<li class="item-row state-{escape(item.state)}" id="item-{item.id}">'
         f'<a class="item-link" href="/app/#/i/{item.id}">'
-        f'<img class="thumb" src="{thumb}" alt="" width="72" height="72" loading="lazy" decoding="async"'
-        f" onerror=\"this.onerror=null;this.src='{_PLACEHOLDER}'\">"
+        # No inline onerror (the CSP forbids it): app.js swaps a broken img.thumb for the placeholder.
+        f'<img class="thumb" src="{thumb}" alt="" width="72" height="72" loading="lazy" decoding="async">'
         f'<span class="item-text"><span class="title" dir="auto">{escape(item.title)}</span>'
         f'<span class="price">{escape(format_money(item.price, item.currency))}</span>'
         f'<span class="state">{"Sold" if sold else escape(state)}</span></span></a></li>'
@@ -126,7 +116,7 @@ def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="{_STYLESHEET}"></head><body>{body}</body></html>'
     )
 
 

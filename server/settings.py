@@ -8,6 +8,7 @@ built once (`Settings.from_env`) and passed down; nothing else in the code reads
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -45,14 +46,30 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("SOUK_MEILI_KEY", "", "Meilisearch API key, if the server needs one."),
     Setting("SOUK_MAX_UPLOAD_BYTES", "10000000", "Largest accepted photo upload, in bytes."),
     Setting("SOUK_TOKEN_DAYS", "30", "How long a sign-in token stays valid, in days."),
+    Setting("SOUK_VISITOR_IDLE_DAYS", "60", "Days unused after which a visitor's device token stops working."),
     Setting(
         "SOUK_SECRET_KEY",
         "(generated into SOUK_DATA_DIR/secret.key)",
         "Signs sync cursors; set the same value on every worker when scaling out.",
     ),
     Setting("SOUK_PUSH_CONTACT", "mailto:push@<host of SOUK_BASE_URL>", "VAPID contact (mailto: or https:)."),
-    Setting("SOUK_PUSH_ALLOW_HTTP", "0", "1 accepts plain-http push endpoints (local test receivers only)."),
+    Setting(
+        "SOUK_PUSH_ALLOW_HTTP",
+        "0",
+        "1 accepts plain-http and loopback push endpoints, any port (local test receivers only;"
+        " private and link-local addresses stay refused).",
+    ),
     Setting("SOUK_DEBUG", "0", "1 shows tracebacks in error responses (never in production)."),
+    Setting(
+        "SOUK_TRUSTED_PROXIES",
+        "127.0.0.1,::1",
+        "Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the real client.",
+    ),
+    Setting(
+        "SOUK_RATE_LIMIT_FACTOR",
+        "1",
+        "Multiplies every rate limit (e.g. 5 where a venue's Wi-Fi puts thousands of phones behind one address).",
+    ),
 )
 
 
@@ -71,10 +88,13 @@ class Settings:
     meili_key: str | None = None
     max_upload_bytes: int = 10_000_000
     token_days: int = 30
+    visitor_idle_days: int = 60
     debug: bool = False
     secret_key: str | None = None
     push_contact: str = ""
     push_allow_http: bool = False
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    rate_limit_factor: float = 1.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -95,10 +115,13 @@ class Settings:
             meili_key=env.get("SOUK_MEILI_KEY") or None,
             max_upload_bytes=_int(env, "SOUK_MAX_UPLOAD_BYTES", 10_000_000, low=1000, high=100_000_000),
             token_days=_int(env, "SOUK_TOKEN_DAYS", 30, low=1, high=3650),
+            visitor_idle_days=_int(env, "SOUK_VISITOR_IDLE_DAYS", 60, low=1, high=3650),
             debug=_bool(env, "SOUK_DEBUG"),
             secret_key=env.get("SOUK_SECRET_KEY") or None,
             push_contact=env.get("SOUK_PUSH_CONTACT") or "",
             push_allow_http=_bool(env, "SOUK_PUSH_ALLOW_HTTP"),
+            trusted_proxies=_networks(env, "SOUK_TRUSTED_PROXIES", "127.0.0.1,::1"),
+            rate_limit_factor=_float(env, "SOUK_RATE_LIMIT_FACTOR", 1.0, low=0.01, high=1000.0),
         )
         settings.validate()
         return settings
@@ -183,6 +206,31 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks; checked now so a typo fails at start-up."""
+    raw = env.get(name)
+    parts = [p.strip() for p in (default if raw is None else raw).split(",") if p.strip()]
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name} must list IP addresses or networks like 10.0.0.0/8, got {part!r}") from None
+    return tuple(parts)
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:

@@ -42,7 +42,10 @@ def encode(cursor: Cursor, key: bytes) -> str:
 def decode(token: str, key: bytes, event_id: str) -> Cursor:
     """The cursor behind `token`, or Invalid naming `cursor` when it was not issued for this event."""
     payload, _, signature = token.partition(".") if isinstance(token, str) else ("", "", "")
-    if not payload or not hmac.compare_digest(signature, _sign(payload, key)):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a
+    # 500) and a cursor is whatever a client sends.
+    expected = _sign(payload, key).encode()
+    if not payload or not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected):
         raise Invalid("cursor was not issued by this server; pull again without a cursor", field="cursor")
     data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     if data.get("v") != _VERSION or data.get("e") != event_id:
@@ -51,5 +54,5 @@ def decode(token: str, key: bytes, event_id: str) -> Cursor:
 
 
 def _sign(payload: str, key: bytes) -> str:
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:16]
+    digest = hmac.new(key, payload.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

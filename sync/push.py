@@ -150,7 +150,7 @@ async def _process(market: Market, actor: Actor, client_id: UUID, mutation: Muta
         if exc.retryable:
             raise  # not a refusal (e.g. 429): the whole push answers it and the client sends again later
         # The domain refused: roll back its changes (done), then record the refusal on its own.
-        rejected = Outcome(mutation.id, "rejected", exc.message, exc.field or "", await _state_of(mutation))
+        rejected = Outcome(mutation.id, "rejected", exc.message, exc.field or "", await _state_of(actor, mutation))
         async with unit_of_work(market.engine, market.publish):
             last = await _last_processed(client_id)
             if mutation.id != last + 1:  # a concurrent push got there first
@@ -196,15 +196,20 @@ async def _last_processed(client_id: UUID) -> int:
     return int(row["last_mutation_id"]) if row else 0
 
 
-async def _state_of(mutation: Mutation) -> Any:
-    """The current server state of what the mutation touched, for the client to show."""
+async def _state_of(actor: Actor, mutation: Mutation) -> Any:
+    """What the client should now hold for the item the mutation touched, as far as `actor` may
+    see it: the item, a bare tombstone if it was deleted (so the replica drops it), or nothing."""
     target = mutation.args.get("id") if isinstance(mutation.args, dict) else None
-    if mutation.name in _ITEM_MUTATIONS and isinstance(target, str):
-        try:
-            return _plain(await items.get_item(UUID(target), include_deleted=True))
-        except (ValueError, NotFound):
-            return None
-    return None
+    if mutation.name not in _ITEM_MUTATIONS or not isinstance(target, str):
+        return None
+    try:
+        item_id = UUID(target)
+    except ValueError:
+        return None
+    try:
+        return _plain(await items.visible_item(actor, item_id))
+    except NotFound:
+        return await items.tombstone_for(actor, item_id)
 
 
 # --- mutation handlers: argument parsing, then the one domain function -------------------

@@ -34,6 +34,7 @@ ORGANIZER_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/events/{event}/causes", {"name": "Food Bank", "tag": "#FoodBank"}),
     ("POST", "/api/events/{event}/blocked-devices", {"device_id": "6a1b2c3d-0000-4000-8000-000000000000"}),
     ("POST", "/api/events/{event}/kiosk-tokens", {"label": "Gate"}),
+    ("DELETE", "/api/events/{event}/kiosk-tokens/{token}", None),
     ("POST", "/api/items/{item}/hidden", {"hidden": True}),
     ("POST", "/api/stalls/{code}/hidden", {"hidden": True}),
 ]
@@ -42,6 +43,7 @@ CHAT_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/conversations/{conversation}/messages", {"message_id": "{uuid}", "body": "hi"}),
     ("POST", "/api/conversations/{conversation}/read", {"up_to_seq": 1}),
     ("POST", "/api/conversations/{conversation}/reserve", {"item_id": "{item}"}),
+    ("POST", "/api/conversations/{conversation}/block", {"blocked": True}),
 ]
 # Open by design: signing in, getting a visitor token, joining with an invite code.
 PUBLIC_ROUTES = {
@@ -77,6 +79,7 @@ def _template(path: str) -> str:
         .replace("{conversation_id:uuid}", "{conversation}")
         .replace("{reply_id:uuid}", "{reply}")
         .replace("{message_id:uuid}", "{message}")
+        .replace("{token_id:str}", "{token}")
         .rstrip("/")
         or "/"
     )
@@ -102,6 +105,13 @@ async def _item(client: httpx.AsyncClient, world: World) -> str:
     )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
+
+
+async def _kiosk_token_id(client: httpx.AsyncClient, world: World) -> str:
+    r = await client.post("/api/events/ripe-jan/kiosk-tokens", json={"label": "Gate"}, headers=world.organizer)
+    assert r.status_code == 201, r.text
+    listed = await client.get("/api/events/ripe-jan/kiosk-tokens", headers=world.organizer)
+    return str(listed.json()[0]["id"])
 
 
 async def _log_size() -> int:
@@ -130,7 +140,8 @@ async def test_organizer_routes_refuse_others(
     client: httpx.AsyncClient, world: World, method: str, route: str, body: dict[str, Any] | None
 ) -> None:
     item = await _item(client, world)
-    path = route.format(event="ripe-jan", item=item, code=world.stall["code"])
+    token = await _kiosk_token_id(client, world) if "{token}" in route else ""
+    path = route.format(event="ripe-jan", item=item, code=world.stall["code"], token=token)
     before = await _log_size()
     for headers, status in (({}, 401), (world.visitor, 403), (world.vendor, 403), (world.other_organizer, 403)):
         r = await client.request(method, path, json=body, headers=headers)
@@ -194,7 +205,7 @@ async def test_chat_routes_refuse_outsiders(
         r = await client.request(method, path, json=payload, headers=headers)
         assert r.status_code in (status if isinstance(status, tuple) else (status,)), (headers, r.text)
     assert await _log_size() == before
-    owner = world.vendor if route.endswith("reserve") else world.visitor
+    owner = world.vendor if route.endswith(("reserve", "block")) else world.visitor
     if route.endswith("/read"):
         await client.post(
             f"/api/conversations/{conversation}/messages",

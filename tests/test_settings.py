@@ -24,10 +24,13 @@ EXAMPLES: dict[str, tuple[str, str, object]] = {
     "SOUK_MEILI_KEY": ("secret", "meili_key", "secret"),
     "SOUK_MAX_UPLOAD_BYTES": ("5000000", "max_upload_bytes", 5_000_000),
     "SOUK_TOKEN_DAYS": ("7", "token_days", 7),
+    "SOUK_VISITOR_IDLE_DAYS": ("90", "visitor_idle_days", 90),
     "SOUK_DEBUG": ("1", "debug", True),
     "SOUK_SECRET_KEY": ("s3cret", "secret_key", "s3cret"),
     "SOUK_PUSH_CONTACT": ("mailto:ops@example.org", "vapid_contact", "mailto:ops@example.org"),
     "SOUK_PUSH_ALLOW_HTTP": ("1", "push_allow_http", True),
+    "SOUK_TRUSTED_PROXIES": ("10.0.0.0/8, 192.0.2.7", "trusted_proxies", ("10.0.0.0/8", "192.0.2.7")),
+    "SOUK_RATE_LIMIT_FACTOR": ("2.5", "rate_limit_factor", 2.5),
 }
 
 
@@ -62,6 +65,9 @@ def test_defaults_are_the_embedded_market(tmp_path: Path) -> None:
         ({"SOUK_WORKERS": "4", "SOUK_REDIS_URL": "redis://x", "SOUK_MEILI_URL": "http://m"}, "PostgreSQL"),
         ({"SOUK_DEBUG": "maybe"}, "SOUK_DEBUG"),
         ({"SOUK_PUSH_CONTACT": "ops@example.org"}, "SOUK_PUSH_CONTACT"),
+        ({"SOUK_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "SOUK_TRUSTED_PROXIES"),
+        ({"SOUK_RATE_LIMIT_FACTOR": "0"}, "SOUK_RATE_LIMIT_FACTOR"),
+        ({"SOUK_RATE_LIMIT_FACTOR": "lots"}, "SOUK_RATE_LIMIT_FACTOR"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -10,13 +10,23 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from server.api.client import address_group, address_key, client_address
 from server.api.deps import ActorDep, MarketDep
 from server.auth.tokens import create_device, issue_account_token, revoke
 from server.domain.accounts import NewAccount, check_password
 from server.domain.actors import Actor, require_any
+from server.domain.blocks import follow_to_new_device
 from server.domain.devices import ResumeCodeOut, new_resume_code, resume
+from server.domain.errors import Conflict, DomainError, NotFound, Unauthorized
 from server.domain.stalls import StallInput, join_event, my_stalls
 from server.domain.views import StallView
+from server.ratelimit import (
+    CODE_FAILURES_PER_ADDRESS,
+    NEW_DEVICE_PER_ADDRESS,
+    NEW_DEVICE_PER_ADDRESS_HOUR,
+    SIGN_IN_FAILURES_PER_ACCOUNT,
+    SIGN_IN_FAILURES_PER_ADDRESS,
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,20 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/login")
-    async def login(self, data: JSONBody[LoginInput], market: MarketDep) -> TokenOut:
-        account = await check_password(data.email, data.password)
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginInput], market: MarketDep) -> TokenOut:
+        """Failures are counted per account and per address and checked before the (costly)
+        password check, so guessing is slow and cannot tie up the server."""
+        address = client_address(request, market.settings.trusted_proxies)
+        email = data.email.strip().lower() if isinstance(data.email, str) else ""
+        await market.limits.check(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        await market.limits.check(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
+        try:
+            account = await check_password(email, data.password, market.password_slots)
+        except Unauthorized:
+            await market.limits.hit(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+            await market.limits.hit(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
+            raise
+        await market.limits.forgive(SIGN_IN_FAILURES_PER_ACCOUNT, email)
         token = await issue_account_token(account.id, market.settings.token_days)
         return TokenOut(token, account.role, account_id=account.id, display_name=account.display_name)
 
@@ -74,9 +96,14 @@ class AuthController(Controller):
         return require_any(actor)
 
     @post("/devices", status_code=HTTP_201_CREATED)
-    async def new_device(self) -> TokenOut:
-        """A visitor's first contact: an anonymous token, no questions asked."""
-        device_id, token = await create_device()
+    async def new_device(self, request: Request[Any, Any, Any], market: MarketDep) -> TokenOut:
+        """A visitor's first contact: an anonymous token, no questions asked, a few a minute per address."""
+        address = client_address(request, market.settings.trusted_proxies)
+        await market.limits.hit(NEW_DEVICE_PER_ADDRESS, address_group(address))
+        await market.limits.hit(NEW_DEVICE_PER_ADDRESS_HOUR, address_group(address))
+        key = address_key(address, market.settings.resolved_secret())
+        device_id, token = await create_device(key)
+        await follow_to_new_device(device_id, key)
         return TokenOut(token, "device", device_id=device_id)
 
     @post("/devices/resume-code", status_code=HTTP_201_CREATED)
@@ -85,8 +112,15 @@ class AuthController(Controller):
         return await new_resume_code(actor)
 
     @post("/devices/resume", status_code=HTTP_201_CREATED)
-    async def resume(self, data: JSONBody[ResumeInput]) -> TokenOut:
-        device_id, token = await resume(data.code)
+    async def resume(self, request: Request[Any, Any, Any], data: JSONBody[ResumeInput], market: MarketDep) -> TokenOut:
+        """Wrong codes are counted per address: a code has ~50 bits, guessing must stay hopeless."""
+        where = address_group(client_address(request, market.settings.trusted_proxies))
+        await market.limits.check(CODE_FAILURES_PER_ADDRESS, where)
+        try:
+            device_id, token = await resume(data.code)
+        except DomainError:
+            await market.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
+            raise
         return TokenOut(token, "device", device_id=device_id)
 
     @get("/vendors/me/stalls")
@@ -94,10 +128,20 @@ class AuthController(Controller):
         return await my_stalls(market, actor)
 
     @post("/vendors/join", status_code=HTTP_201_CREATED)
-    async def join(self, data: JSONBody[JoinInput], market: MarketDep, actor: ActorDep) -> JoinOut:
-        """Join an event with an invite code; without a token, this also creates the vendor account."""
+    async def join(
+        self, request: Request[Any, Any, Any], data: JSONBody[JoinInput], market: MarketDep, actor: ActorDep
+    ) -> JoinOut:
+        """Join an event with an invite code; without a token, this also creates the vendor account.
+        Wrong or spent codes are counted per address, like resume codes."""
+        where = address_group(client_address(request, market.settings.trusted_proxies))
+        await market.limits.check(CODE_FAILURES_PER_ADDRESS, where)
         new_account = None
         if actor is None:
             new_account = NewAccount(data.email or "", data.password or "", data.display_name or "")
-        result = await join_event(market, actor, data.invite_code, data.stall, new_account)
+        try:
+            result = await join_event(market, actor, data.invite_code, data.stall, new_account)
+        except (NotFound, Conflict) as exc:
+            if isinstance(exc, NotFound) or exc.field == "invite_code":
+                await market.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
+            raise
         return JoinOut(result.stall, result.token)

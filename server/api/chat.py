@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.api.deps import ActorDep, MarketDep
-from server.domain import chat, events, items, stalls
+from server.domain import blocks, chat, events, items, stalls
 from server.domain.actors import require_role
 from server.domain.chat import ConversationView, MessageView, SendInput
 from server.domain.errors import NotFound
@@ -52,6 +52,11 @@ class ReserveForVisitor:
 @dataclass(frozen=True)
 class IntroOut:
     text: str
+
+
+@dataclass(frozen=True)
+class BlockVisitor:
+    blocked: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,12 @@ class ChatController(Controller):
             SendInput(conversation_id, data.message_id, data.body, data.stall_code, data.item_id, data.photo_key),
         )
 
+    @post("/conversations/{conversation_id:uuid}/block", status_code=204)
+    async def block(self, conversation_id: FromPath[UUID], data: JSONBody[BlockVisitor], actor: ActorDep) -> None:
+        """The stall's vendor blocks this conversation's visitor from their stall (`blocked: false`
+        lifts it); the organizer sees the block and can lift it too."""
+        await blocks.block_in_conversation(actor, conversation_id, data.blocked)
+
     @post("/conversations/{conversation_id:uuid}/read", status_code=200)
     async def read(
         self, conversation_id: FromPath[UUID], data: JSONBody[ReadInput], market: MarketDep, actor: ActorDep
@@ -123,11 +134,11 @@ class ChatController(Controller):
         self, code: FromPath[str], market: MarketDep, item: Annotated[UUID | None, QueryParameter()] = None
     ) -> IntroOut:
         """The prefilled first message for "Message the seller"."""
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         event = await events.get_event(str(stall.event_id))
         title = None
         if item is not None:
-            found = await items.get_item(item)
+            found = await items.visible_item(None, item)
             if found.stall_id != stall.id:
                 raise NotFound("No such item at this stall")
             title = found.title

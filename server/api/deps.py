@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
@@ -13,7 +14,7 @@ from server.domain.context import Market
 from server.domain.errors import Unauthorized
 
 
-async def provide_actor(request: Request[Any, Any, Any]) -> Actor | None:
+async def provide_actor(request: Request[Any, Any, Any], market: MarketDep) -> Actor | None:
     """The caller from `Authorization: Bearer <token>`; None when no header is sent.
 
     A header with an unknown or expired token is an error rather than anonymous access, so a
@@ -25,10 +26,15 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization must be 'Bearer <token>'")
-    actor = await actor_for_token(token.strip())
+    actor = await actor_for_token(token.strip(), idle=visitor_idle(market))
     if actor is None:
         raise Unauthorized("This token is unknown or expired; sign in again")
     return actor
+
+
+def visitor_idle(market: Market) -> timedelta:
+    """How long a visitor's device token may go unused before it stops working."""
+    return timedelta(days=market.settings.visitor_idle_days)
 
 
 MarketDep = NamedDependency[Market]

@@ -89,6 +89,20 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     return Response({"error": exc.detail, "field": None}, status_code=exc.status_code, headers=exc.headers)
 
 
+def too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, object]]:
+    """JSON nested hundreds deep makes the decoder (msgspec or json) give up with RecursionError.
+
+    Souk's bodies are a few levels deep, so such a body is a client's mistake or an attack: 400,
+    not a 500 that reads as "the server is broken".
+    """
+    log.warning("Refused a too deeply nested body on %s %s", request.method, request.url.path)
+    return Response(
+        {"error": "The request body is nested too deeply; Souk's requests are a few levels deep.", "field": None},
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(

@@ -96,7 +96,7 @@ class EventController(Controller):
         event_id = (await events.get_event(event)).id
         stall_id: UUID | None = None
         if stall:
-            stall_id = UUID(str((await stalls.stall_row(stall))["id"]))
+            stall_id = UUID(str((await stalls.visible_stall_row(None, stall))["id"]))
         wanted = tuple(states or items.STATES)
         if bad := [s for s in wanted if s not in items.STATES]:
             raise Invalid(f"Unknown state {bad[0]!r}; use available, reserved or sold", field="state")

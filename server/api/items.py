@@ -32,8 +32,8 @@ class ItemController(Controller):
     tags = ["items"]
 
     @get("/{item_id:uuid}")
-    async def get_item(self, item_id: FromPath[UUID]) -> ItemView:
-        return await items.get_item(item_id)
+    async def get_item(self, item_id: FromPath[UUID], actor: ActorDep) -> ItemView:
+        return await items.visible_item(actor, item_id)
 
     @patch("/{item_id:uuid}")
     async def update_item(

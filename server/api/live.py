@@ -20,7 +20,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from server.api.deps import MarketDep
+from server.api.deps import MarketDep, visitor_idle
 from server.api.relay import relay
 from server.auth.tokens import actor_for_token
 from server.domain import chat, events
@@ -30,6 +30,7 @@ from server.tables import Presence
 from sync.log import event_scope
 
 AUTH_TIMEOUT = 10.0
+MAX_FRAME_CHARS = 4096  # an auth frame with a token, a typing frame: a few hundred characters
 
 
 @websocket("/api/live")
@@ -38,7 +39,8 @@ async def live_personal(
 ) -> None:
     await socket.accept()
     hello = await _first_frame(socket)
-    actor = await actor_for_token(str(hello.get("token", ""))) if hello else None
+    token = str(hello.get("token", "")) if hello else ""
+    actor = await actor_for_token(token, idle=visitor_idle(market)) if hello else None
     if actor is None:
         await socket.close(code=4401, reason="send {type: auth, token} first, with a valid token")
         return
@@ -53,7 +55,7 @@ async def live_personal(
             channels,
             scopes,
             {"type": "ready", "scopes": scopes},
-            lambda frame: _handle_frame(frame, actor, market, socket),
+            lambda frame: _handle_frame(frame, actor, market, socket, token),
         )
     finally:
         await _present(presence_key(actor), -1)
@@ -64,26 +66,40 @@ def presence_key(actor: Actor) -> str:
 
 
 async def _first_frame(socket: WebSocket[Any, Any, Any]) -> dict[str, Any] | None:
-    with anyio.move_on_after(AUTH_TIMEOUT), contextlib.suppress(WebSocketDisconnect, ValueError):
-        frame = json.loads(await socket.receive_text())
+    with anyio.move_on_after(AUTH_TIMEOUT), contextlib.suppress(WebSocketDisconnect, ValueError, RecursionError):
+        raw = await socket.receive_text()
+        frame = json.loads(raw) if len(raw) <= MAX_FRAME_CHARS else None
         if isinstance(frame, dict) and frame.get("type") == "auth":
             return frame
     return None
 
 
-async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[Any, Any, Any]) -> None:
-    """Typing indicators and keep-alives; anything else gets an error frame, never a crash."""
+async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[Any, Any, Any], token: str) -> None:
+    """Typing indicators and keep-alives; anything else gets an error frame, never a crash.
+
+    A client only ever sends small flat frames, so anything long is refused before parsing and
+    parsing errors of every kind (deep nesting included) are answered, not raised.
+    """
+    if len(raw) > MAX_FRAME_CHARS:
+        await socket.send_json({"type": "error", "error": f"frames are at most {MAX_FRAME_CHARS} characters"})
+        return
     try:
         frame = json.loads(raw)
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "typing":
             await chat.typing(market, actor, UUID(str(frame["conversation_id"])))
         elif kind == "ping":
+            # A token revoked (a resumed identity) or lapsed since the socket opened ends it here.
+            if await actor_for_token(token, idle=visitor_idle(market)) is None:
+                await socket.close(code=4401, reason="this token was revoked or has expired")
+                return
             await _present(presence_key(actor), 0)
             await socket.send_json({"type": "pong"})
         else:
             await socket.send_json({"type": "error", "error": f"unknown frame type {kind!r}"})
-    except (ValueError, KeyError, TypeError, DomainError) as exc:
+    except RecursionError:
+        await socket.send_json({"type": "error", "error": "frame is nested too deeply"})
+    except (ValueError, KeyError, TypeError, AttributeError, DomainError) as exc:
         await socket.send_json({"type": "error", "error": str(getattr(exc, "message", exc))})
 
 

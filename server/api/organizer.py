@@ -7,18 +7,22 @@ from typing import Annotated
 from uuid import UUID
 
 import anyio.to_thread
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromHeader, FromPath, JSONBody, QueryParameter
 
 from kiosk.signs import PAGE_SIZES, PriceTag, SignEvent, SignStall, price_tags_pdf, stall_sign_svg, stall_signs_pdf
+from server.api.client import caller_key
 from server.api.deps import ActorDep, MarketDep
-from server.domain import events, items, moderation, stalls
+from server.domain import blocks, events, items, kiosk_tokens, moderation, stalls
+from server.domain.blocks import BlockView
 from server.domain.errors import Invalid
 from server.domain.exports import cause_totals_csv, sales_csv
-from server.domain.moderation import KioskTokenOut, ReportView
+from server.domain.kiosk_tokens import KioskTokenOut, KioskTokenView
+from server.domain.moderation import ReportView
 from server.domain.money import format_money
 from server.domain.totals import EventTotals, event_totals
 from server.domain.views import CauseView, EventView, ItemView, StallView
+from server.ratelimit import REPORTS_PER_REPORTER
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,10 @@ class OrganizerController(Controller):
         return await stalls.set_stall_hidden(market, actor, code, data.hidden)
 
     @post("/api/messages/{message_id:uuid}/report", status_code=201)
-    async def report(self, message_id: FromPath[UUID], data: JSONBody[ReportInput], actor: ActorDep) -> ReportView:
+    async def report(
+        self, message_id: FromPath[UUID], data: JSONBody[ReportInput], market: MarketDep, actor: ActorDep
+    ) -> ReportView:
+        await market.limits.hit(REPORTS_PER_REPORTER, caller_key(actor))
         return await moderation.report_message(actor, message_id, data.reason)
 
     @get("/api/events/{event:str}/reports")
@@ -110,20 +117,38 @@ class OrganizerController(Controller):
 
     @post("/api/events/{event:str}/blocked-devices", status_code=204)
     async def block(self, event: FromPath[str], data: JSONBody[BlockInput], actor: ActorDep) -> None:
-        await moderation.block_device(actor, event, data.device_id, data.blocked)
+        """Block a visitor device from chatting at the whole event; `blocked: false` lifts every
+        block of that device at the event, vendors' blocks and followed ones included."""
+        await blocks.block_device(actor, event, data.device_id, data.blocked)
+
+    @get("/api/events/{event:str}/blocked-devices")
+    async def blocked(self, event: FromPath[str], actor: ActorDep) -> list[BlockView]:
+        """Every block at the event: the organizer's, the vendors', and those that followed a
+        blocked visitor to a new device from the same address."""
+        return await blocks.list_blocks(actor, event)
 
     @post("/api/events/{event:str}/kiosk-tokens", status_code=201)
     async def kiosk_token(
         self, event: FromPath[str], data: JSONBody[KioskTokenInput], market: MarketDep, actor: ActorDep
     ) -> KioskTokenOut:
-        return await moderation.create_kiosk_token(actor, event, data.label, market.settings.base_url)
+        return await kiosk_tokens.create_kiosk_token(actor, event, data.label, market.settings.base_url)
+
+    @get("/api/events/{event:str}/kiosk-tokens")
+    async def kiosk_token_list(self, event: FromPath[str], actor: ActorDep) -> list[KioskTokenView]:
+        """The event's entrance-screen tokens (label, created; `id` is not the token)."""
+        return await kiosk_tokens.list_kiosk_tokens(actor, event)
+
+    @delete("/api/events/{event:str}/kiosk-tokens/{token_id:str}", status_code=204)
+    async def kiosk_token_revoke(self, event: FromPath[str], token_id: FromPath[str], actor: ActorDep) -> None:
+        """That screen's next check is refused (401) and it shows its token gate."""
+        await kiosk_tokens.revoke_kiosk_token(actor, event, token_id)
 
     @get("/api/kiosk/{event:str}")
     async def kiosk_setup(
         self, event: FromPath[str], market: MarketDep, token: FromHeader[str | None] = None
     ) -> KioskSetup:
         """What an entrance screen needs; the header `token` is the organizer's kiosk token."""
-        event_id = await moderation.kiosk_event(token, event)
+        event_id = await kiosk_tokens.kiosk_event(token, event)
         view = await events.get_event(str(event_id))
         return KioskSetup(
             view,
@@ -155,7 +180,7 @@ class OrganizerController(Controller):
 
     @get("/s/{code:str}/sign.svg", media_type="image/svg+xml", include_in_schema=False)
     async def sign_svg(self, code: FromPath[str], market: MarketDep) -> Response[str]:
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         event = await events.get_event(str(stall.event_id))
         svg = stall_sign_svg(
             SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url),
@@ -167,7 +192,7 @@ class OrganizerController(Controller):
     async def sign_pdf(
         self, code: FromPath[str], market: MarketDep, page: Annotated[str, QueryParameter()] = "a4"
     ) -> Response[bytes]:
-        stall = await stalls.get_stall(market, code)
+        stall = await stalls.visible_stall(market, None, code)
         event = await events.get_event(str(stall.event_id))
         sign = SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url)
         size = _page_size(page)

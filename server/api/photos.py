@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED
 
+from server.api.client import address_group, caller_key, client_address
 from server.api.deps import ActorDep, MarketDep
 from server.domain.actors import require_any
 from server.domain.errors import NotFound
 from server.domain.uploads import store_photo
 from server.domain.views import PhotoView, photo_view
+from server.ratelimit import UPLOADS_PER_ADDRESS, UPLOADS_PER_CALLER, UPLOADS_PER_CALLER_DAY
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,20 @@ class PhotoController(Controller):
     @post("/api/photos", status_code=HTTP_201_CREATED)
     async def upload(
         self,
+        request: Request[Any, Any, Any],
         data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         market: MarketDep,
         actor: ActorDep,
     ) -> PhotoOut:
-        """Store a photo; the real type is sniffed from the bytes, EXIF (GPS!) is stripped."""
-        require_any(actor)
+        """Store a photo; the real type is sniffed from the bytes, EXIF (GPS!) is stripped.
+
+        Any visitor device may upload (a photo in a chat), so uploads are limited per device or
+        account and per address, within minutes and within a day."""
+        who = require_any(actor)
+        where = address_group(client_address(request, market.settings.trusted_proxies))
+        await market.limits.hit(UPLOADS_PER_ADDRESS, where)
+        await market.limits.hit(UPLOADS_PER_CALLER, caller_key(who))
+        await market.limits.hit(UPLOADS_PER_CALLER_DAY, caller_key(who))
         raw = await data.file.read(market.settings.max_upload_bytes + 1)
         stored = await store_photo(market, raw)
         return PhotoOut(photo_view(stored.key, stored.width, stored.height), stored.mime)

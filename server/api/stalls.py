@@ -20,8 +20,8 @@ class StallController(Controller):
     tags = ["stalls"]
 
     @get("/{code:str}")
-    async def get_stall(self, code: FromPath[str], market: MarketDep) -> StallView:
-        return await stalls.get_stall(market, code)
+    async def get_stall(self, code: FromPath[str], market: MarketDep, actor: ActorDep) -> StallView:
+        return await stalls.visible_stall(market, actor, code)
 
     @patch("/{code:str}")
     async def update_stall(
@@ -30,8 +30,8 @@ class StallController(Controller):
         return await stalls.update_stall(market, actor, code, data)
 
     @get("/{code:str}/items")
-    async def stall_items(self, code: FromPath[str]) -> list[ItemView]:
-        row = await stalls.stall_row(code)
+    async def stall_items(self, code: FromPath[str], actor: ActorDep) -> list[ItemView]:
+        row = await stalls.visible_stall_row(actor, code)
         return await items.list_items(UUID(str(row["event"])), stall_id=UUID(str(row["id"])), limit=500)
 
     @post("/{code:str}/items", status_code=HTTP_201_CREATED)

@@ -11,9 +11,11 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from server.api.client import caller_key
 from server.api.deps import ActorDep, MarketDep
 from server.api.relay import relay
 from server.domain import events
+from server.ratelimit import SYNC_PUSHES_PER_CALLER, SYNC_REJECTIONS_PER_CALLER
 from sync.log import event_scope
 from sync.pull import PullResult, pull
 from sync.push import PushRequest, PushResult, push
@@ -37,8 +39,17 @@ class SyncController(Controller):
 
     @post("/push", status_code=200)
     async def push(self, data: JSONBody[PushRequest], market: MarketDep, actor: ActorDep) -> PushResult:
-        """Apply queued mutations in order, each exactly once; see sync/push.py for the rules."""
-        return await push(market, actor, data)
+        """Apply queued mutations in order, each exactly once; see sync/push.py for the rules.
+
+        Pushes are limited per caller, and so are refused mutations: each is kept (so a retry
+        gets the same answer), and a script must not fill the database with refusals."""
+        who = caller_key(actor)
+        await market.limits.hit(SYNC_PUSHES_PER_CALLER, who)
+        await market.limits.check(SYNC_REJECTIONS_PER_CALLER, who)
+        result = await push(market, actor, data)
+        if refused := sum(1 for outcome in result.results if outcome.status == "rejected"):
+            await market.limits.hit(SYNC_REJECTIONS_PER_CALLER, who, refused)
+        return result
 
 
 @websocket("/api/events/{event:str}/live")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -41,12 +42,13 @@ class CheckedAccount:
     password_hash: str
 
 
-async def check_new_account(data: NewAccount) -> CheckedAccount:
+async def check_new_account(data: NewAccount, slots: asyncio.Semaphore | None = None) -> CheckedAccount:
     """Validate and hash. Argon2 spends tens of milliseconds of CPU on purpose: in a thread, so
-    the event loop (everyone's chat) does not stall, and before any write transaction opens, so
-    SQLite's one write lock is not held meanwhile."""
+    the event loop (everyone's chat) does not stall, before any write transaction opens, so
+    SQLite's one write lock is not held meanwhile, and in one of the server's few `slots`."""
     email, password, name = checked_account(data)
-    return CheckedAccount(email, name, await asyncio.to_thread(hash_password, password))
+    async with slots or contextlib.nullcontext():
+        return CheckedAccount(email, name, await asyncio.to_thread(hash_password, password))
 
 
 async def create_account(data: NewAccount | CheckedAccount, role: Literal["organizer", "vendor"]) -> UUID:
@@ -65,12 +67,15 @@ async def create_account(data: NewAccount | CheckedAccount, role: Literal["organ
     return UUID(str(account.id))
 
 
-async def check_password(email: str, password: str) -> Account:
+async def check_password(email: str, password: str, slots: asyncio.Semaphore | None = None) -> Account:
+    if not isinstance(password, str) or len(password) > 1024:
+        raise Unauthorized("Wrong email or password")
     account = await account_by_email(email)
     # Verify even when the account is unknown, so timing does not reveal which emails exist.
-    stored = account.password_hash if account else _dummy_hash()
-    if not await asyncio.to_thread(verify_password, stored, password) or account is None:
-        raise Unauthorized("Wrong email or password")
+    async with slots or contextlib.nullcontext():
+        stored = account.password_hash if account else await asyncio.to_thread(_dummy_hash)
+        if not await asyncio.to_thread(verify_password, stored, password) or account is None:
+            raise Unauthorized("Wrong email or password")
     return account
 
 

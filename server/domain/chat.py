@@ -23,10 +23,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from server.domain.actors import Actor, require_any
+from server.domain.blocks import refuse_if_blocked
 from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.flood import refuse_if_flooding
-from server.domain.moderation import refuse_if_blocked
 from server.domain.money import format_money
 from server.domain.rows import one
 from server.domain.validate import count, text
@@ -116,7 +116,7 @@ async def _open(
     stall = await one(Stall.select().where(Stall.code == stall_code), f"No stall with code {stall_code!r}")
     if stall["hidden"]:
         raise NotFound(f"No stall with code {stall_code!r}")
-    await refuse_if_blocked(visitor.device_id, stall["event"])
+    await refuse_if_blocked(visitor.device_id, stall["event"], stall["id"])
     existing = (
         await Conversation.select()
         .where((Conversation.stall == stall["id"]) & (Conversation.device == visitor.device_id))
@@ -222,13 +222,11 @@ async def send_message(market: Market, actor: Actor | None, data: SendInput) -> 
     async with unit_of_work(market.engine, market.publish) as uow:
         stored = await Message.select().where(Message.id == data.message_id).first()
         if stored is not None:
-            if stored["conversation"] != data.conversation_id:
-                raise Conflict("This message id is already used in another conversation", field="message_id")
-            return message_view(stored)
+            return await _resent(who, stored, data)
         conversation = await _conversation_for_send(uow, who, data)
         role = await _participant(who, conversation["id"])
         if role == "visitor":
-            await refuse_if_blocked(who.device_id, conversation["event"])
+            await refuse_if_blocked(who.device_id, conversation["event"], conversation["stall"])
         await refuse_if_flooding(role, device_id=who.device_id, account_id=who.account_id)
         card = await _item_card(data.item_id, conversation["stall"]) if data.item_id else None
         if data.photo_key is not None and not await Photo.exists().where(Photo.key == data.photo_key):
@@ -246,6 +244,16 @@ async def send_message(market: Market, actor: Actor | None, data: SendInput) -> 
                 uuid4(),
             )
     return message
+
+
+async def _resent(who: Actor, stored: dict[str, Any], data: SendInput) -> MessageView:
+    """A message id sent again: the stored message goes back only to a participant of its own
+    conversation who sent it again there (a retry). Anyone else learns nothing from the id: the
+    same 404 as for any conversation they are not in, or the same refusal as any taken id."""
+    if stored["conversation"] != data.conversation_id:
+        raise Conflict("This message id cannot be used; send with a new id", field="message_id")
+    await _participant(who, data.conversation_id)
+    return (await for_reader(who, [message_view(stored)]))[0]
 
 
 async def system_message(market: Market, conversation_id: UUID, body: str, item_id: UUID | None = None) -> None:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.engine.base import Engine
 
 from server.photos import PhotoStore
+from server.ratelimit import MemoryCounters, RateLimiter
 from server.settings import Settings
 from sync.log import Publisher
+
+# Argon2id takes 64 MB and tens of milliseconds of CPU per check, on purpose. Two at a time keep
+# a burst of sign-ins (or of guesses) from taking the server's memory and both cores.
+PASSWORD_CHECKS_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
 class Market:
-    """The running market's services: database engine, settings, pub/sub and photo store."""
+    """The running market's services: database engine, settings, pub/sub and photo store, and
+    the guards that keep one client from taking them all (rate limits, password check slots)."""
 
     engine: Engine[Any]
     settings: Settings
     photos: PhotoStore
     publish: Publisher | None = None
+    limits: RateLimiter = field(default_factory=lambda: RateLimiter(MemoryCounters()))
+    password_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE))

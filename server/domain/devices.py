@@ -2,7 +2,8 @@
 
 A cleared browser or a borrowed phone must not lose a half-done deal: the visitor asks for a
 code on the old device and types it on the new one, which then acts as the same device (same
-conversations). Codes are short enough to read aloud, single-use and expire in a day.
+conversations). Codes are short enough to read aloud, single-use and expire in a day. The
+identity moves rather than being copied: spending a code ends every other token of the device.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from server.auth.tokens import issue_device_token
+from server.auth.tokens import issue_device_token, revoke_other_device_tokens
 from server.domain.actors import Actor, require_role
 from server.domain.errors import Conflict, Invalid, NotFound
 from server.domain.views import utc
@@ -38,7 +39,8 @@ async def new_resume_code(actor: Actor | None) -> ResumeCodeOut:
 
 
 async def resume(code: str) -> tuple[UUID, str]:
-    """Spend a code: a new token for the original device identity."""
+    """Spend a code: a new token for the original device identity, and the device's other
+    tokens revoked (the old browser, or whoever copied its token, is signed out)."""
     normalized = code.strip().upper().replace(" ", "") if isinstance(code, str) else ""
     if len(normalized) == 10:
         normalized = f"{normalized[:5]}-{normalized[5:]}"
@@ -57,4 +59,8 @@ async def resume(code: str) -> tuple[UUID, str]:
     if not updated:  # another browser spent it in the same instant
         raise Conflict("This code has already been used", field="code")
     device_id = UUID(str(row["device"]))
-    return device_id, await issue_device_token(device_id)
+    # The new token first, then the others go: a failure in between leaves the old browser
+    # working a while longer rather than the visitor with no token at all.
+    token = await issue_device_token(device_id)
+    await revoke_other_device_tokens(device_id, keep=token)
+    return device_id, token

@@ -23,7 +23,7 @@ from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import SOCIAL_CAUSE_TAG, find_tags, tag_key, unique_tags
 from server.domain.rows import one
-from server.domain.stalls import owned_stall
+from server.domain.stalls import may_see_hidden, owned_stall
 from server.domain.validate import amount, count, hashtag, text
 from server.domain.views import HashtagCount, ItemView, SaleView, item_view, sale_view, utc
 from server.tables import Cause, Event, Item, ItemTag, Photo, Sale, Stall
@@ -183,9 +183,13 @@ async def sell_item(
     """Record a sale of `quantity` units (a delta, so two offline sales both count)."""
     quantity = count(quantity, "quantity", low=1, high=MAX_QUANTITY)
     async with unit_of_work(market.engine, market.publish) as uow:
-        if sale_id is not None and (done := await Sale.select().where(Sale.id == sale_id).first()):
-            return SaleResult(sale_view(done), await get_item(item_id))
+        # Who is asking comes first: a replayed sale id answers only the vendor who owns the item,
+        # so a sale id seen elsewhere reveals nothing to anyone else.
         row, _ = await _owned_item(actor, item_id)
+        if sale_id is not None and (done := await Sale.select().where(Sale.id == sale_id).first()):
+            if done["item"] != row["id"]:
+                raise Conflict("This sale id is already taken; record the sale with a new id", field="sale_id")
+            return SaleResult(sale_view(done), await get_item(item_id))
         _refuse_if_sold(row)
         left = int(row["quantity"])
         if quantity > left:
@@ -226,10 +230,45 @@ async def delete_item(market: Market, actor: Actor | None, item_id: UUID) -> Non
 
 
 async def get_item(item_id: UUID, *, include_deleted: bool = False) -> ItemView:
+    """The item as stored, hidden or not: for code that already checked who is asking."""
     row = await Item.select().where(Item.id == item_id).first()
     if row is None or (row["deleted_at"] is not None and not include_deleted):
         raise NotFound(f"No item {item_id}")
     return item_view(row)
+
+
+async def visible_item(actor: Actor | None, item_id: UUID) -> ItemView:
+    """The item as `actor` may see it. Deleted is gone for everyone; hidden (the item, or its
+    whole stall) is 404 to all but the stall's vendor and the event's organizer."""
+    row = await Item.select().where(Item.id == item_id).first()
+    if row is None or row["deleted_at"] is not None:
+        raise NotFound(f"No item {item_id}")
+    stall = await one(Stall.select(Stall.hidden, Stall.vendor).where(Stall.id == row["stall"]), "No such stall")
+    if (row["hidden"] or stall["hidden"]) and not await may_see_hidden(actor, row["event"], stall["vendor"]):
+        raise NotFound(f"No item {item_id}")
+    return item_view(row)
+
+
+async def tombstone_for(actor: Actor | None, item_id: UUID) -> dict[str, Any] | None:
+    """A deleted item's bare tombstone, for its vendor or organizer only; None for anyone else.
+
+    A rejected offline edit of a deleted item must make the vendor's replica drop it, without
+    handing the deleted item's content (or even its existence) to anyone else.
+    """
+    row = await Item.select(Item.id, Item.event, Item.stall, Item.version, Item.deleted_at).where(Item.id == item_id)
+    if not row or row[0]["deleted_at"] is None:
+        return None
+    stall = await Stall.select(Stall.vendor).where(Stall.id == row[0]["stall"]).first()
+    if stall is None or not await may_see_hidden(actor, row[0]["event"], stall["vendor"]):
+        return None
+    return {
+        "id": str(item_id),
+        "event_id": str(row[0]["event"]),
+        "stall_id": str(row[0]["stall"]),
+        "state": "deleted",
+        "deleted": True,
+        "version": int(row[0]["version"]),
+    }
 
 
 async def list_items(

@@ -1,4 +1,4 @@
-"""The organizer's moderation tools: reported messages, blocked devices, kiosk tokens.
+"""The organizer's moderation tools: reported messages (blocks: blocks.py; kiosk tokens: kiosk_tokens.py).
 
 Hiding items and stalls lives with items and stalls (`set_item_hidden`, `set_stall_hidden`);
 here is what has no other home.
@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from server.auth.tokens import hash_token, new_token
 from server.domain.actors import Actor, require_any
-from server.domain.errors import Forbidden, NotFound, Unauthorized
+from server.domain.errors import NotFound
 from server.domain.events import owned_event
 from server.domain.validate import text
 from server.domain.views import utc
-from server.tables import BlockedDevice, Event, KioskToken, Message, Report
+from server.tables import Message, Report
 
 
 @dataclass(frozen=True)
@@ -100,46 +99,3 @@ async def list_reports_for(event_id: object, ids: list[UUID] | None = None) -> l
         )
         for r in rows
     ]
-
-
-async def block_device(actor: Actor | None, event_slug: str, device_id: UUID, blocked: bool = True) -> None:
-    event = await owned_event(actor, event_slug)
-    await BlockedDevice.delete().where((BlockedDevice.event == event["id"]) & (BlockedDevice.device == device_id))
-    if blocked:
-        await BlockedDevice.insert(BlockedDevice(event=event["id"], device=device_id))
-
-
-async def refuse_if_blocked(device_id: UUID | None, event_id: object) -> None:
-    if device_id is not None and await BlockedDevice.exists().where(
-        (BlockedDevice.event == event_id) & (BlockedDevice.device == device_id)
-    ):
-        raise Forbidden("This device has been blocked from chatting at this event by the organizer")
-
-
-@dataclass(frozen=True)
-class KioskTokenOut:
-    token: str
-    url: str
-
-
-async def create_kiosk_token(actor: Actor | None, event_slug: str, label: str, base_url: str) -> KioskTokenOut:
-    """A token for one entrance screen; set up by the organizer, so a phone cannot take it over."""
-    event = await owned_event(actor, event_slug)
-    token, digest = new_token()
-    await KioskToken.insert(KioskToken(token_hash=digest, event=event["id"], label=text(label, "label", max_len=80)))
-    return KioskTokenOut(token, f"{base_url}/kiosk/{event['slug']}#token={token}")
-
-
-async def kiosk_event(token: str | None, event_slug: str) -> UUID:
-    """The event a kiosk token opens; 401 without one, 403 for a token of another event."""
-    if not token:
-        raise Unauthorized("This screen needs a kiosk token from the organizer")
-    row = await KioskToken.select(KioskToken.event).where(KioskToken.token_hash == hash_token(token)).first()
-    if row is None:
-        raise Unauthorized("Unknown kiosk token")
-    wanted = await Event.select(Event.id).where(Event.slug == event_slug).first()
-    if wanted is None:
-        raise NotFound(f"No event {event_slug!r}")
-    if wanted["id"] != row["event"]:
-        raise Forbidden("This kiosk token belongs to another event")
-    return UUID(str(wanted["id"]))

@@ -16,7 +16,7 @@ from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
 from server.domain.validate import hashtag, text
 from server.domain.views import StallView, stall_view
-from server.tables import Invite, Stall
+from server.tables import Event, Invite, Stall
 from sync.log import event_scope, unit_of_work
 
 STALL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # 31 symbols; 8 of them ≈ 40 bits
@@ -63,14 +63,13 @@ async def join_event(
         raise Invalid("Sign in as a vendor, or give email, password and display_name", field="email")
     fields = _checked_stall(stall)
     code = invite_code.strip().upper() if isinstance(invite_code, str) else ""
+    # The code first (a cheap read), the password hash only for a code worth it: a guesser must
+    # not be able to make the server spend Argon2's memory and CPU on every guess.
+    await _usable_invite(code)
     if actor is None and new_account is not None:
-        account = await check_new_account(new_account)
+        account = await check_new_account(new_account, market.password_slots)
     async with unit_of_work(market.engine, market.publish) as uow:
-        invite = await Invite.select().where(Invite.code == code).first()
-        if invite is None:
-            raise NotFound("This invite code does not exist; check it with the organizer")
-        if invite["used_at"] is not None:
-            raise Conflict("This invite code has already been used", field="invite_code")
+        invite = await _usable_invite(code)  # again, inside the transaction: it may just have been spent
         vendor_id = actor.account_id if actor else await create_account(account, "vendor")  # type: ignore[arg-type]
         event_id = invite["event"]
         await _check_tag_free(event_id, str(fields["store_tag_key"]), None)
@@ -83,6 +82,16 @@ async def join_event(
         uow.record(event_scope(event_id), "stall", row.id, 1)
     token = await issue_account_token(vendor_id, market.settings.token_days) if actor is None else None  # type: ignore[arg-type]
     return JoinResult(await get_stall(market, str(row.code)), token)
+
+
+async def _usable_invite(code: str) -> dict[str, Any]:
+    invite = await Invite.select().where(Invite.code == code).first() if code else None
+    if invite is None:
+        raise NotFound("This invite code does not exist; check it with the organizer")
+    if invite["used_at"] is not None:
+        raise Conflict("This invite code has already been used", field="invite_code")
+    row: dict[str, Any] = invite
+    return row
 
 
 async def update_stall(market: Market, actor: Actor | None, code: str, patch: StallPatch) -> StallView:
@@ -105,7 +114,36 @@ async def update_stall(market: Market, actor: Actor | None, code: str, patch: St
 
 
 async def get_stall(market: Market, code: str) -> StallView:
+    """The stall as stored, hidden or not: for code that already checked who is asking."""
     return stall_view(await stall_row(code), market.settings.base_url)
+
+
+async def visible_stall(market: Market, actor: Actor | None, code: str) -> StallView:
+    """The stall as `actor` may see it: a hidden stall is 404 to all but its vendor and organizer.
+
+    Every read route (API, QR page, QR image, sign) goes through here, so a stall the organizer
+    took down cannot still be reached by its printed code.
+    """
+    row = await visible_stall_row(actor, code)
+    return stall_view(row, market.settings.base_url)
+
+
+async def visible_stall_row(actor: Actor | None, code: str) -> dict[str, Any]:
+    row = await stall_row(code)
+    if row["hidden"] and not await may_see_hidden(actor, row["event"], row["vendor"]):
+        raise NotFound(f"No stall with code {code!r}")
+    return row
+
+
+async def may_see_hidden(actor: Actor | None, event_id: object, vendor_id: object) -> bool:
+    """Whether `actor` may see hidden things of this vendor at this event: only that vendor and
+    the event's organizer (who hid it, and may show it again)."""
+    if actor is None or actor.account_id is None:
+        return False
+    if actor.role == "vendor":
+        return bool(actor.account_id == vendor_id)
+    row = await Event.select(Event.organizer).where(Event.id == event_id).first()
+    return actor.role == "organizer" and row is not None and row["organizer"] == actor.account_id
 
 
 async def list_stalls(market: Market, event_id: UUID) -> list[StallView]:

@@ -3,13 +3,17 @@ HTTP API, and Debian's Chromium driven by Playwright's synchronous API.
 
 Each test gets a persistent browser profile in a fresh folder: an ordinary Playwright context
 is incognito, where Chromium refuses installation and Background Sync.
+
+Every test fails if a page it opened broke the server's Content-Security-Policy (see
+`csp_guard`): whatever a test checks, no page may need an inline script or style.
 """
 
 from __future__ import annotations
 
+import datetime
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +22,143 @@ from typing import Any, Literal
 import httpx
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    BrowserType,
+    ConsoleMessage,
+    Error,
+    Frame,
+    JSHandle,
+    Page,
+    TimeoutError,
+    sync_playwright,
+)
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import EVENT_BODY, bearer
 
 ORGANIZER = ("org@example.org", "correct horse")
+
+
+# Runs first in every document of a watched context: each CSP violation event is kept in
+# window.__cspViolations and echoed to the console, where the test's listener hears it even if
+# the page has navigated away since.
+CSP_WATCH = """(() => {
+  if (window.__cspViolations) return;
+  window.__cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (event) => {
+    const seen = { directive: event.effectiveDirective, blocked: event.blockedURI, source: event.sourceFile,
+                   line: event.lineNumber, sample: event.sample };
+    window.__cspViolations.push(seen);
+    console.error(`Content Security Policy violation: ${seen.directive} blocked ${seen.blocked || "inline"}`
+      + ` at ${seen.source}:${seen.line} ${seen.sample}`);
+  });
+})();"""
+
+
+def is_policy_message(text: str) -> bool:
+    """Chromium's own report ("Executing inline script violates the following Content Security
+    Policy directive ...", "Refused to load ..."), the echo of CSP_WATCH, or a header the browser
+    could not read ("Error with Permissions-Policy header: Unrecognized feature ...")."""
+    return any(
+        part in text for part in ("Content Security Policy", "Content-Security-Policy", "Refused to", "-Policy header")
+    )
+
+
+class CspWatch:
+    """CSP violations seen in the contexts it watches, as 'url: message' lines."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def heard(self, message: ConsoleMessage) -> None:
+        if is_policy_message(message.text):
+            where = message.page.url if message.page else message.location.get("url", "?")
+            self.found.append(f"{where}: {message.text}")
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        context.add_init_script(script=CSP_WATCH)
+        context.on("console", self.heard)
+        return context
+
+    def take(self) -> list[str]:
+        """The violations so far, forgotten (a test that provokes one on purpose takes it)."""
+        found, self.found = self.found, []
+        return found
+
+
+# Navigations while polling: the expression is asked again in the new document.
+RETRY_ERRORS = ("Execution context was destroyed", "Cannot find context")
+
+
+def poll_timeout_ms(timeout: float | datetime.timedelta | None) -> float:
+    if isinstance(timeout, datetime.timedelta):
+        return timeout.total_seconds() * 1000
+    return 30_000 if timeout is None else timeout
+
+
+def wait_for_function(
+    self: Page | Frame,
+    expression: str,
+    *,
+    arg: Any = None,
+    polling: float | Literal["raf"] | None = None,
+    timeout: float | datetime.timedelta | None = None,
+) -> JSHandle:
+    """`wait_for_function` that works under the CSP: Playwright's own evaluates the expression
+    with `eval` inside the page, which a policy without 'unsafe-eval' refuses (and reports).
+    This asks through the DevTools protocol (`evaluate_handle`, not subject to the page's CSP)
+    until the answer is truthy; a Promise is awaited first. Returns the answer's handle."""
+    budget = poll_timeout_ms(timeout)
+    interval = polling if isinstance(polling, int | float) else 50
+    deadline = time.monotonic() + budget / 1000
+    while True:
+        try:
+            handle = self.evaluate_handle(expression, arg)
+            if self.evaluate("(value) => Boolean(value)", handle):
+                return handle
+            handle.dispose()
+        except Error as error:
+            if not any(part in error.message for part in RETRY_ERRORS):
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wait_for_function: {expression!r} not truthy within {budget:.0f} ms")
+        self.wait_for_timeout(interval)
+
+
+@pytest.fixture(autouse=True)
+def csp_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[CspWatch]:
+    """Watch every browser context this test opens (chromium_profile, or a test's own launch)
+    and fail the test at teardown if any page reported a CSP violation. (Also swaps in the
+    CSP-proof `wait_for_function`.)"""
+    guard = CspWatch()
+    launch: Callable[..., BrowserContext] = BrowserType.launch_persistent_context
+    new_context: Callable[..., BrowserContext] = Browser.new_context
+    new_page: Callable[..., Page] = Browser.new_page
+
+    def watched_launch(self: BrowserType, *args: Any, **kwargs: Any) -> BrowserContext:
+        return guard.watch(launch(self, *args, **kwargs))
+
+    def watched_context(self: Browser, *args: Any, **kwargs: Any) -> BrowserContext:
+        return guard.watch(new_context(self, *args, **kwargs))
+
+    def watched_page(self: Browser, *args: Any, **kwargs: Any) -> Page:
+        opened = new_page(self, *args, **kwargs)
+        guard.watch(opened.context)
+        return opened
+
+    monkeypatch.setattr(BrowserType, "launch_persistent_context", watched_launch)
+    monkeypatch.setattr(Browser, "new_context", watched_context)
+    monkeypatch.setattr(Browser, "new_page", watched_page)
+    monkeypatch.setattr(Page, "wait_for_function", wait_for_function)
+    monkeypatch.setattr(Frame, "wait_for_function", wait_for_function)
+    yield guard
+    if guard.found:
+        pytest.fail(
+            "Content-Security-Policy violations (or unreadable policy headers):\n" + "\n".join(guard.found),
+            pytrace=False,
+        )
 
 
 @dataclass
@@ -128,6 +263,28 @@ def chromium_profile(folder: Path, service_workers: Literal["allow", "block"] = 
             yield browser_context
         finally:
             browser_context.close()
+
+
+@contextmanager
+def two_profiles(folder: Path) -> Iterator[tuple[BrowserContext, BrowserContext]]:
+    """Two separate persistent Chromium profiles (two phones), from one Playwright instance."""
+    with sync_playwright() as pw:
+        contexts = [
+            pw.chromium.launch_persistent_context(
+                str(folder / name),
+                executable_path=CHROMIUM,
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": 390, "height": 844},
+                locale="en-GB",
+            )
+            for name in ("phone-a", "phone-b")
+        ]
+        try:
+            yield contexts[0], contexts[1]
+        finally:
+            for browser_context in contexts:
+                browser_context.close()
 
 
 @pytest.fixture

@@ -6,40 +6,31 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import BrowserContext, FilePayload, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import OUTBOX_EMPTY, Market, inbox_messages, jpeg, open_controlled, outbox, sign_in_vendor
+from tests.browser.conftest import (
+    OUTBOX_EMPTY,
+    Market,
+    inbox_messages,
+    jpeg,
+    open_controlled,
+    outbox,
+    sign_in_vendor,
+    two_profiles,
+)
 from tests.browser.test_accessibility import AUDIT
 
 IMAGE_LOADED = "(img) => img.complete && img.naturalWidth > 0"
-
-
-@contextmanager
-def two_profiles(folder: Path) -> Iterator[tuple[BrowserContext, BrowserContext]]:
-    """Two separate persistent Chromium profiles (two phones), from one Playwright instance."""
-    with sync_playwright() as pw:
-        contexts = [
-            pw.chromium.launch_persistent_context(
-                str(folder / name),
-                executable_path=CHROMIUM,
-                args=CHROMIUM_ARGS,
-                headless=True,
-                viewport={"width": 390, "height": 844},
-                locale="en-GB",
-            )
-            for name in ("phone-a", "phone-b")
-        ]
-        try:
-            yield contexts[0], contexts[1]
-        finally:
-            for browser_context in contexts:
-                browser_context.close()
+DEVICE_TOKEN = """() => new Promise((resolve) => {
+    const open = indexedDB.open("souk");
+    open.onsuccess = () => {
+        const get = open.result.transaction("kv").objectStore("kv").get("identity:device");
+        get.onsuccess = () => { open.result.close(); resolve(get.result?.token ?? null); };
+    };
+})"""
 
 
 def _first_page(context: BrowserContext) -> Page:
@@ -82,6 +73,7 @@ def test_resume_code_moves_conversations_to_another_browser(tmp_path: Path, mark
         shown = a.locator(".resume-code")
         expect(shown).to_have_text(re.compile(r"^[A-Z2-9]{5}-[A-Z2-9]{5}$"))
         code = shown.inner_text()
+        old_token = a.evaluate(DEVICE_TOKEN)
         expect(a.locator(".resume-shown")).to_contain_text("Valid once, until")
         expect(a.locator(".resume-shown")).to_contain_text("other phone or browser")
         assert _audit(a) == []
@@ -111,10 +103,19 @@ def test_resume_code_moves_conversations_to_another_browser(tmp_path: Path, mark
         _send(b, "Written on my other phone")
         bodies = [m["body"] for m in inbox_messages(market, "olive") if m["sender"] == "visitor"]
         assert bodies == ["Is the za'atar blend fresh this week?", "Written on my other phone"]
-        expect(a.locator(".resume-code")).to_have_text(code)  # A keeps its own access too
+        # The identity moved rather than being copied: A's old token was revoked, so A starts afresh
+        # as a new visitor (a new device token, none of the moved conversations left on it).
+        a.reload()  # (or its socket's next ping: either way it meets the 401 and takes a new token)
+        for _ in range(75):  # the new identity is saved by the pull that met the 401
+            if a.evaluate(DEVICE_TOKEN) not in (None, old_token):
+                break
+            a.wait_for_timeout(200)
+        assert a.evaluate(DEVICE_TOKEN) not in (None, old_token)
         a.get_by_role("link", name="Messages", exact=True).click()
-        a.locator(".conv-link", has_text="Olive House").click()
-        expect(a.locator(".msg.mine", has_text="Written on my other phone")).to_be_visible(timeout=15000)
+        expect(a.get_by_text("No conversations yet")).to_be_visible(timeout=15000)
+        expect(a.locator(".conv-link")).to_have_count(0)
+        with market.http() as http:
+            assert http.get("/api/conversations", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
 
         # The code was single-use; an unknown one is refused too, with the server's reason.
         b.goto(f"{market.base}/app/#/resume")
@@ -240,3 +241,23 @@ def test_resume_waits_for_this_phones_queuedinbox_messages(tmp_path: Path, marke
         assert b.evaluate(OUTBOX_EMPTY)
         honey_bodies = [m["body"] for m in inbox_messages(market, "honey") if m["sender"] == "visitor"]
         assert honey_bodies == ["Are you here on Sunday too?", "Queued while the server is busy"]
+
+
+def test_an_open_app_takes_a_new_identity_when_its_token_is_revoked(page: Page, market: Market) -> None:
+    """The code is spent elsewhere while this app stays open: the server closes its socket (4401)
+    at the next ping, and the app recovers with a new visitor token, no reload needed."""
+    olive = market.stalls["olive"]
+    open_controlled(page, f"{market.base}/s/{olive['code']}")
+    page.get_by_role("link", name="Message the seller").click()
+    _send(page, "Hello from the phone that gets left behind")
+    old_token = page.evaluate(DEVICE_TOKEN)
+    with market.http() as http:
+        mine = {"Authorization": f"Bearer {old_token}"}
+        code = http.post("/api/devices/resume-code", headers=mine).json()["code"]
+        assert http.post("/api/devices/resume", json={"code": code}).status_code == 201
+        assert http.get("/api/conversations", headers=mine).status_code == 401
+    for _ in range(240):  # the socket pings every 30 s
+        if page.evaluate(DEVICE_TOKEN) not in (None, old_token):
+            break
+        page.wait_for_timeout(250)
+    assert page.evaluate(DEVICE_TOKEN) not in (None, old_token), "the app kept its revoked token"
