@@ -54,6 +54,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import wait_for_function  # the CSP-proof one: no eval inside the page
 
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
@@ -289,13 +290,13 @@ def wait_marks(page: Page, names: tuple[str, ...], timeout_s: float, *, synced_w
     """Wait for the marks `names` (failing after `timeout_s`), then, if asked, for the full replica
     (giving up quietly after `synced_within_s`: that figure is then left out)."""
     condition = " && ".join(f"window.__bench.{n} !== undefined" for n in names)
-    page.wait_for_function(f"() => window.__bench !== undefined && {condition}", polling=50, timeout=timeout_s * 1000)
+    wait_for_function(page, f"() => window.__bench !== undefined && {condition}", polling=50, timeout=timeout_s * 1000)
     if synced_within_s:
         try:
-            page.wait_for_function(
-                "() => window.__bench.synced !== undefined", polling=100, timeout=synced_within_s * 1000
+            wait_for_function(
+                page, "() => window.__bench.synced !== undefined", polling=100, timeout=synced_within_s * 1000
             )
-        except PlaywrightTimeoutError:
+        except (PlaywrightTimeoutError, TimeoutError):
             print(f"   (the replica was not complete within {synced_within_s:.0f} s: figure left out)")
     marks: dict[str, float] = page.evaluate(READ_MARKS)
     marks["usable"] = max(marks["dom"], marks["fcp"])  # the list and the link in the DOM, and painted
@@ -541,7 +542,7 @@ def main() -> None:
                 print(f"browser: {CHROMIUM}, Chromium {context.browser.version if context.browser else '?'}")
                 page.goto(url, wait_until="commit")
                 first = wait_marks(page, ("dom", "fcp", "app", "synced"), 120)
-                page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+                wait_for_function(page, "navigator.serviceWorker.controller !== null", timeout=30_000)
                 storage: dict[str, Any] = page.evaluate(STORAGE_SCRIPT)
                 transfer = account(finished, base)
             disk = {
