@@ -7,7 +7,6 @@ no module builds a connection at import time.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,22 +18,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from server.settings import Settings
-
-# How long a writer waits for another writer before giving up with an error.
-SQLITE_WRITE_WAIT_SECONDS = 30
-
-
-class QueuedSQLiteEngine(SQLiteEngine):
-    """SQLite with its writers queued in arrival order inside this process.
-
-    SQLite has one write lock, and waiters poll for it with back-off, so under load a newer
-    write often overtakes one that has waited seconds. Queuing writers on a FIFO lock first
-    keeps waits short and fair, and saves the polling.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path=path, timeout=SQLITE_WRITE_WAIT_SECONDS)
-        self.writers = asyncio.Lock()
+from server.sqlite_engine import PooledSQLiteEngine
 
 
 def build_engine(settings: Settings) -> Engine[Any]:
@@ -42,7 +26,7 @@ def build_engine(settings: Settings) -> Engine[Any]:
     if settings.is_sqlite:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return QueuedSQLiteEngine(str(path))
+        return PooledSQLiteEngine(str(path))
     dsn = settings.database_url.replace("postgres://", "postgresql://", 1)
     return PostgresEngine(config={"dsn": dsn})
 
@@ -73,31 +57,31 @@ def prepare_sqlite_file(settings: Settings) -> None:
 
 
 async def start_engine(engine: Engine[Any]) -> None:
+    """Open the engine's long-lived connections (a pool on PostgreSQL, writer and readers on SQLite)."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.start()
 
 
 async def stop_engine(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.stop()
 
 
 @asynccontextmanager
 async def write_transaction(engine: Engine[Any]) -> AsyncIterator[Any]:
-    """A transaction that may read then write without `database is locked` on SQLite.
+    """One all-or-nothing write, durable when the block is left.
 
-    SQLite's default DEFERRED transactions fail when two of them try to upgrade a read lock to
-    a write lock at once, whatever the busy timeout; IMMEDIATE takes the write lock up front.
-    PostgreSQL transactions are serialised where needed by `ChangeLog.lock_head` instead.
+    SQLite: a unit of work on the one writer connection, group-committed with its neighbours
+    (server/sqlite_engine.py). PostgreSQL: a transaction; writers are serialised where needed by
+    the change log's head row (sync/log.py).
     """
-    if isinstance(engine, QueuedSQLiteEngine):
-        async with asyncio.timeout(SQLITE_WRITE_WAIT_SECONDS):
-            await engine.writers.acquire()
-        try:
-            async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
-                yield tx
-        finally:
-            engine.writers.release()
+    if isinstance(engine, PooledSQLiteEngine):
+        async with engine.unit() as unit:
+            yield unit
     elif isinstance(engine, SQLiteEngine):
         async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
             yield tx
