@@ -90,6 +90,25 @@ async def write_transaction(engine: Engine[Any]) -> AsyncIterator[Any]:
             yield tx
 
 
+@asynccontextmanager
+async def savepoint(engine: Engine[Any]) -> AsyncIterator[None]:
+    """A step of the running write transaction that rolls back alone when it raises."""
+    if isinstance(engine, PooledSQLiteEngine):
+        async with engine.savepoint():
+            yield
+        return
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("a savepoint needs a running write transaction")
+    step = await transaction.savepoint()
+    try:
+        yield
+    except BaseException:
+        await step.rollback_to()
+        raise
+    await step.release()
+
+
 async def drop_all_tables(engine: Engine[Any]) -> None:
     """Remove every Souk table and the migration history (only `souk demo --reset-database`)."""
     from piccolo.apps.migrations.tables import Migration

@@ -166,6 +166,22 @@ class PooledSQLiteEngine(SQLiteEngine):
         if group is not None:
             await asyncio.shield(group.done)
 
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A step inside the running unit that can fail alone (one mutation of a sync push)."""
+        unit = self.current_unit.get()
+        if unit is None:
+            raise RuntimeError("a savepoint needs a running unit of work")
+        name = f"s{next(self._savepoints)}"
+        unit.connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            unit.connection.execute(f"ROLLBACK TO {name}")
+            unit.connection.execute(f"RELEASE {name}")
+            raise
+        unit.connection.execute(f"RELEASE {name}")
+
     async def _commit_when_free(self, group: _Group) -> None:
         async with self._lock():
             if self._group is group:

@@ -24,7 +24,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
-from server.database import write_transaction
+from server.database import savepoint, write_transaction
 from server.tables import ChangeLog, LogHead
 
 Publisher = Callable[[dict[str, object], list[str]], None]
@@ -118,6 +118,24 @@ async def _append(changes: list[Change]) -> int:
         )
     )
     return last
+
+
+@asynccontextmanager
+async def step(engine: Engine[Any]) -> AsyncIterator[UnitOfWork]:
+    """One step of the running unit of work that fails alone: its rows roll back to a savepoint
+    and what it recorded or announced is forgotten, while the steps before and after it commit.
+    (A sync push applies each queued mutation as a step, so a whole batch shares one commit.)"""
+    uow = _CURRENT.get()
+    if uow is None:
+        raise RuntimeError("a step needs a running unit of work")
+    changes, announcements = len(uow.changes), len(uow.announcements)
+    try:
+        async with savepoint(engine):
+            yield uow
+    except BaseException:
+        del uow.changes[changes:]
+        del uow.announcements[announcements:]
+        raise
 
 
 def _poke(publish: Publisher, uow: UnitOfWork) -> None:

@@ -2,8 +2,9 @@
 
 Protocol (the model of Replicache's push): each client (one browser outbox, a UUID it picks)
 numbers its mutations 1, 2, 3, ... The server remembers, per client, the last number it has
-processed, and processes each mutation in its own transaction *together with* moving that
-number forward, so "applied" and "remembered as applied" can never come apart:
+processed, and applies each mutation *together with* moving that number forward (one
+savepoint-guarded step of the batch's write transaction, which commits once for the whole
+batch), so "applied" and "remembered as applied" can never come apart:
 
 - a number at or below the remembered one was already processed: it is skipped and the
   stored outcome is returned again (a retry after a lost response changes nothing);
@@ -52,7 +53,7 @@ from server.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotF
 from server.domain.items import ItemInput, ItemPatch
 from server.domain.stalls import StallPatch
 from server.tables import MutationResult, SyncClient
-from sync.log import unit_of_work
+from sync.log import step, unit_of_work
 
 MAX_BATCH = 100
 
@@ -90,13 +91,23 @@ Handler = Callable[[Market, Actor, dict[str, Any]], Awaitable[Any]]
 
 
 async def push(market: Market, actor: Actor | None, request: PushRequest) -> PushResult:
+    """Apply the batch in one write transaction, each mutation a step that fails alone, so a
+    phone's whole queue costs one commit (one fsync) instead of one per mutation."""
     caller = require_any(actor)
     _check_batch(request)
     await _claim_client(market, request.client_id, caller)
     results: list[Outcome] = []
-    for mutation in request.mutations:
-        results.append(await _process(market, caller, request.client_id, mutation))
-    last = await _last_processed(request.client_id)
+    stopped: Exception | None = None
+    async with unit_of_work(market.engine, market.publish):
+        for mutation in request.mutations:
+            try:
+                results.append(await _process(market, caller, request.client_id, mutation))
+            except Exception as exc:  # a gap, a "wait" (429) or a failure: what came before stays applied
+                stopped = exc
+                break
+        last = await _last_processed(request.client_id)
+    if stopped is not None:
+        raise stopped
     return PushResult(last_mutation_id=last, results=results)
 
 
@@ -130,38 +141,27 @@ async def _claim_client(market: Market, client_id: UUID, actor: Actor) -> None:
 
 
 async def _process(market: Market, actor: Actor, client_id: UUID, mutation: Mutation) -> Outcome:
+    """One mutation, inside the push's write transaction: applied and remembered together, or
+    refused (its changes rolled back to the step's savepoint) and the refusal remembered."""
+    last = await _last_processed(client_id)
+    if mutation.id <= last:
+        return await _stored_outcome(client_id, mutation.id)
+    if mutation.id > last + 1:
+        raise Conflict(
+            f"mutation {mutation.id} skips ahead: the server expects mutation {last + 1} next", field="mutations"
+        )
     try:
-        async with unit_of_work(market.engine, market.publish):
-            last = await _last_processed(client_id)
-            if mutation.id <= last:
-                return await _stored_outcome(client_id, mutation.id)
-            if mutation.id > last + 1:
-                raise _Gap(last + 1)
+        async with step(market.engine):
             data = await _handler(mutation.name)(market, actor, mutation.args)
             outcome = Outcome(mutation.id, "applied", data=_plain(data))
             await _remember(client_id, outcome)
             return outcome
-    except _Gap as gap:
-        raise Conflict(
-            f"mutation {mutation.id} skips ahead: the server expects mutation {gap.expected} next",
-            field="mutations",
-        ) from None
     except DomainError as exc:
         if exc.retryable:
             raise  # not a refusal (e.g. 429): the whole push answers it and the client sends again later
-        # The domain refused: roll back its changes (done), then record the refusal on its own.
         rejected = Outcome(mutation.id, "rejected", exc.message, exc.field or "", await _state_of(actor, mutation))
-        async with unit_of_work(market.engine, market.publish):
-            last = await _last_processed(client_id)
-            if mutation.id != last + 1:  # a concurrent push got there first
-                return await _stored_outcome(client_id, mutation.id)
-            await _remember(client_id, rejected)
+        await _remember(client_id, rejected)
         return rejected
-
-
-class _Gap(Exception):
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
 
 
 async def _remember(client_id: UUID, outcome: Outcome) -> None:
