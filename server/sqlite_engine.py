@@ -15,8 +15,10 @@ run:
 * The writer's statements are microseconds against pages in memory, so they run on the event
   loop; `BEGIN IMMEDIATE` (which may wait for another process's write lock, e.g. `souk
   compact-log`) and `COMMIT` (the fsync) run in a thread, so the loop never waits on the disk.
-* **Reads** outside a unit of work go to a small pool of reader connections, each used by one
-  worker thread at a time. In WAL mode they see the last commit and never wait for the writer.
+* **Reads** outside a unit of work go to a reader connection of their own. In WAL mode it sees
+  the last commit and never waits for the writer. Reads also run on the event loop: measured
+  under chat load, handing each read to a thread cost more CPU (a third of the server's, in
+  thread hand-offs and GIL switches) than the reads themselves, which take microseconds.
 
 `connections_opened` counts every connection this engine has opened, so a test can check that
 steady-state requests open none.
@@ -32,14 +34,13 @@ import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-READERS = 3
+READERS = 1
 BUSY_TIMEOUT_MS = 30_000  # how long BEGIN IMMEDIATE waits for another process's write lock
 _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "EXPLAIN", "VALUES")
 _T = TypeVar("_T")
@@ -65,7 +66,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._writer: sqlite3.Connection | None = None
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
-        self._executor: ThreadPoolExecutor | None = None
         self._opening = threading.Lock()
         self._write_lock: asyncio.Lock | None = None
         self._group: _Group | None = None
@@ -88,9 +88,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._all.clear()
         self._writer = None
         self._readers = queue.SimpleQueue()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
 
     def _open(self) -> None:
         with self._opening:
@@ -100,7 +97,6 @@ class PooledSQLiteEngine(SQLiteEngine):
             self._writer.execute("PRAGMA journal_mode=WAL")
             for _ in range(self.reader_count):
                 self._readers.put(self._connect())
-            self._executor = ThreadPoolExecutor(self.reader_count, thread_name_prefix="souk-sqlite-read")
 
     def _connect(self) -> sqlite3.Connection:
         connection: sqlite3.Connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
@@ -243,11 +239,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _read(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
         self._ensure_open()
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read_in_thread, query, args)
-
-    def _read_in_thread(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
-        connection = self._readers.get()
+        connection = self._readers.get()  # one read at a time on the loop: never empty here
         try:
             return _execute(connection, query, args)
         finally:

@@ -39,9 +39,12 @@ class LogReader(ABC):
     # write waits for the one write lock the people using the market are waiting for too).
     skip_ahead: int = 200
 
-    def __init__(self, db: Engine[Any], *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, db: Engine[Any], *, poll_seconds: float = 1.0, settle_seconds: float = 0.05) -> None:
         self.db = db
         self.poll_seconds = poll_seconds
+        # After a wake, let the burst of commits that woke it land first, so a busy market's
+        # messages are read (and the cursor saved, a write) once per burst, not once per message.
+        self.settle_seconds = settle_seconds
         self.last_error = ""
         self._wake = asyncio.Event()
         self._stopping = False
@@ -73,6 +76,7 @@ class LogReader(ABC):
     async def run(self) -> None:
         await self.prepare()
         while not self._stopping:
+            await asyncio.sleep(self.settle_seconds)
             self._wake.clear()  # before the step: a wake during it triggers another pass
             try:
                 while not self._stopping and await self.step():

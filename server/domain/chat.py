@@ -224,7 +224,7 @@ async def send_message(market: Market, actor: Actor | None, data: SendInput) -> 
         if stored is not None:
             return await _resent(who, stored, data)
         conversation = await _conversation_for_send(uow, who, data)
-        role = await _participant(who, conversation["id"])
+        role, conversation["vendor"] = await _participant_and_vendor(who, conversation["id"])
         if role == "visitor":
             await refuse_if_blocked(who.device_id, conversation["event"], conversation["stall"])
         await refuse_if_flooding(role, device_id=who.device_id, account_id=who.account_id)
@@ -320,7 +320,21 @@ async def _append(
     conversation.update(last_seq=seq, version=version)
     uow.record(conversation_scope(conversation["id"]), "message", message_id, 1)
     uow.record(conversation_scope(conversation["id"]), "conversation", conversation["id"], version)
-    view = message_view(await one(Message.select().where(Message.id == message_id), "No such message"))
+    # Built from what was just inserted rather than read back: one query fewer per message.
+    photo = photo_view(photo_key) if photo_key else None
+    view = MessageView(
+        id=message_id,
+        conversation_id=_uuid(conversation["id"]),
+        seq=seq,
+        sender=sender,
+        body=body,
+        item_id=item_id,
+        item_card=card,
+        photo=vars(photo) if photo else None,
+        created_at=now,
+        delivered_at=None,
+        read_at=None,
+    )
     # The stall rides along so a vendor's screen for one stall can ignore their other stalls.
     frame: dict[str, object] = {"type": "message", "message": _json(view), "stall_id": str(conversation["stall"])}
     uow.announce(frame, await _channels(conversation))
@@ -439,21 +453,27 @@ def _visitor(actor: Actor | None) -> Actor:
 
 async def _participant(who: Actor, conversation_id: UUID) -> str:
     """'visitor' or 'vendor' if `who` is in the conversation; 404 otherwise (no probing)."""
+    return (await _participant_and_vendor(who, conversation_id))[0]
+
+
+async def _participant_and_vendor(who: Actor, conversation_id: UUID) -> tuple[str, Any]:
     row = (
         await Conversation.select(Conversation.device, Conversation.stall.vendor.as_alias("vendor"))
         .where(Conversation.id == conversation_id)
         .first()
     )
     if row is not None and who.role == "device" and row["device"] == who.device_id:
-        return "visitor"
+        return "visitor", row["vendor"]
     if row is not None and who.role == "vendor" and row["vendor"] == who.account_id:
-        return "vendor"
+        return "vendor", row["vendor"]
     raise NotFound("No such conversation")
 
 
 async def _channels(conversation: dict[str, Any]) -> list[str]:
-    stall = await one(Stall.select(Stall.vendor).where(Stall.id == conversation["stall"]), "No stall")
-    return [device_channel(conversation["device"]), account_channel(stall["vendor"])]
+    vendor = conversation.get("vendor")
+    if vendor is None:
+        vendor = (await one(Stall.select(Stall.vendor).where(Stall.id == conversation["stall"]), "No stall"))["vendor"]
+    return [device_channel(conversation["device"]), account_channel(vendor)]
 
 
 async def _reload(conversation_id: object) -> dict[str, Any]:
