@@ -6,10 +6,13 @@ with consecutive sequence numbers in the same transaction, and (4) after the com
 changed scopes over pub/sub. Readers (sync pull, the search indexer, push notifications) keep
 their own cursor into this log, so nothing they see can be ahead of or behind the data.
 
-Numbering: `log_head` holds the last sequence number. On PostgreSQL the transaction locks that
-row first, so writers are serialised and sequence order equals commit order; otherwise a reader
-at cursor 10 could miss a change numbered 9 that committed after 10 (a classic feed bug). On
-SQLite the IMMEDIATE transaction already serialises writers.
+Numbering: `log_head` holds the last sequence number. Appending updates that row as the last
+step of the transaction, and the row stays locked until the commit, so sequence order equals
+commit order: a reader at cursor 10 can never later see a change numbered 9 appear (the classic
+feed bug). On PostgreSQL that lock is held only from the append to the commit, so writers of
+different events (or different rows) do their work side by side and queue only for that last
+moment; what they read and then change is kept apart by row locks (`server/domain/rows.py`
+`locked`). On SQLite the one writer connection serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
 
 from server.database import savepoint, write_transaction
 from server.tables import ChangeLog, LogHead
@@ -84,8 +86,6 @@ async def unit_of_work(engine: Engine[Any], publish: Publisher | None = None) ->
     token = _CURRENT.set(uow)
     try:
         async with write_transaction(engine):
-            if isinstance(engine, PostgresEngine):
-                await LogHead.raw("SELECT seq FROM log_head WHERE id = 1 FOR UPDATE")
             yield uow
             if uow.changes:
                 uow.last_seq = await _append(uow.changes)

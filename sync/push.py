@@ -51,6 +51,7 @@ from server.domain.chat import SendInput
 from server.domain.context import Market
 from server.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.domain.items import ItemInput, ItemPatch
+from server.domain.rows import locked
 from server.domain.stalls import StallPatch
 from server.tables import MutationResult, SyncClient
 from sync.log import step, unit_of_work
@@ -99,6 +100,8 @@ async def push(market: Market, actor: Actor | None, request: PushRequest) -> Pus
     results: list[Outcome] = []
     stopped: Exception | None = None
     async with unit_of_work(market.engine, market.publish):
+        # Two tabs pushing one outbox at once: the second waits here for the first to commit.
+        await locked(SyncClient.select(SyncClient.id).where(SyncClient.id == request.client_id))
         for mutation in request.mutations:
             try:
                 results.append(await _process(market, caller, request.client_id, mutation))

@@ -61,3 +61,69 @@ async def test_retried_sale_with_same_id_counts_once(client: httpx.AsyncClient, 
     assert first.status_code == again.status_code == 201
     assert first.json()["sale"] == again.json()["sale"]
     assert again.json()["item"]["quantity"] == 2
+
+
+async def test_a_reader_following_the_log_under_concurrent_writers_never_sees_a_gap(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Writers of two stalls (and chat) commit side by side while a reader follows the log.
+
+    Every read after the reader's cursor must be contiguous: a hole would be a change numbered
+    lower than one already visible that could still commit later, which a sync client or the
+    search indexer would then skip for good. (On PostgreSQL this is what holding the log's head
+    row from the append to the commit guarantees; on SQLite the one writer does.)
+    """
+    import uuid
+
+    stop = asyncio.Event()
+    seen: list[int] = []
+    holes: list[tuple[int, list[int]]] = []
+
+    async def follow() -> None:
+        cursor = 0
+        while not stop.is_set() or cursor < await _head():
+            rows = await ChangeLog.select(ChangeLog.seq).where(ChangeLog.seq > cursor).order_by(ChangeLog.seq)
+            seqs = [int(r["seq"]) for r in rows]
+            if seqs and seqs != list(range(cursor + 1, cursor + 1 + len(seqs))):
+                holes.append((cursor, seqs[:10]))
+            contiguous = [s for n, s in enumerate(seqs) if s == cursor + 1 + n]
+            if contiguous:
+                cursor = contiguous[-1]
+                seen.extend(contiguous)
+            await asyncio.sleep(0)
+
+    async def write(stall: dict[str, str], vendor: dict[str, str], n: int) -> None:
+        r = await client.post(
+            f"/api/stalls/{stall['code']}/items", json={"title": f"Loaf {n}", "price": 300}, headers=vendor
+        )
+        assert r.status_code == 201, r.text
+        r = await client.patch(f"/api/items/{r.json()['id']}", json={"price": 350}, headers=vendor)
+        assert r.status_code == 200, r.text
+
+    async def chat(n: int) -> None:
+        r = await client.post(
+            f"/api/conversations/{uuid.uuid4()}/messages",
+            json={"message_id": str(uuid.uuid4()), "body": f"hi {n}", "stall_code": world.stall["code"]},
+            headers=world.visitor,
+        )
+        assert r.status_code == 201, r.text
+
+    start = await _head()
+    reader = asyncio.create_task(follow())
+    await asyncio.gather(
+        *(write(world.stall, world.vendor, n) for n in range(15)),
+        *(write(world.other_stall, world.other_vendor, n) for n in range(15)),
+        *(chat(n) for n in range(10)),
+    )
+    stop.set()
+    await asyncio.wait_for(reader, timeout=30)
+    assert holes == [], f"the reader saw holes (cursor, next seqs): {holes[:3]}"
+    head = await _head()
+    assert seen[-1] == head and seen == list(range(1, head + 1)) and head - start >= 30 * 2 + 10 * 2
+
+
+async def _head() -> int:
+    from server.tables import LogHead
+
+    row = await LogHead.select(LogHead.seq).where(LogHead.id == 1).first()
+    return int(row["seq"]) if row else 0

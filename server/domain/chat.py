@@ -28,10 +28,10 @@ from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.flood import refuse_if_flooding
 from server.domain.money import format_money
-from server.domain.rows import one
+from server.domain.rows import locked, one
 from server.domain.validate import count, text
 from server.domain.views import photo_view, utc
-from server.tables import Conversation, Item, Message, Photo, Presence, Stall
+from server.tables import Conversation, Device, Item, Message, Photo, Presence, Stall
 from sync.log import UnitOfWork, unit_of_work
 
 MAX_MESSAGE = 2000
@@ -117,6 +117,7 @@ async def _open(
     if stall["hidden"]:
         raise NotFound(f"No stall with code {stall_code!r}")
     await refuse_if_blocked(visitor.device_id, stall["event"], stall["id"])
+    await locked(Device.select(Device.id).where(Device.id == visitor.device_id))  # one open at a time per visitor
     existing = (
         await Conversation.select()
         .where((Conversation.stall == stall["id"]) & (Conversation.device == visitor.device_id))
@@ -220,10 +221,10 @@ async def send_message(market: Market, actor: Actor | None, data: SendInput) -> 
     if not body and data.photo_key is None and data.item_id is None:
         raise Invalid("body must not be empty", field="body")
     async with unit_of_work(market.engine, market.publish) as uow:
+        conversation = await _conversation_for_send(uow, who, data)  # locked: sends to it queue here
         stored = await Message.select().where(Message.id == data.message_id).first()
         if stored is not None:
             return await _resent(who, stored, data)
-        conversation = await _conversation_for_send(uow, who, data)
         role, conversation["vendor"] = await _participant_and_vendor(who, conversation["id"])
         if role == "visitor":
             await refuse_if_blocked(who.device_id, conversation["event"], conversation["stall"])
@@ -259,13 +260,15 @@ async def _resent(who: Actor, stored: dict[str, Any], data: SendInput) -> Messag
 async def system_message(market: Market, conversation_id: UUID, body: str, item_id: UUID | None = None) -> None:
     """A note from Souk itself in a conversation (reservations made or lapsed)."""
     async with unit_of_work(market.engine, market.publish) as uow:
-        conversation = await one(Conversation.select().where(Conversation.id == conversation_id), "No conversation")
+        conversation = await one(
+            locked(Conversation.select().where(Conversation.id == conversation_id)), "No conversation"
+        )
         card = await _item_card(item_id, conversation["stall"]) if item_id else None
         await _append(uow, conversation, "system", body, item_id, card, None, uuid4())
 
 
 async def _conversation_for_send(uow: UnitOfWork, who: Actor, data: SendInput) -> dict[str, Any]:
-    row = await Conversation.select().where(Conversation.id == data.conversation_id).first()
+    row = await locked(Conversation.select().where(Conversation.id == data.conversation_id)).first()
     if row is not None:
         return row
     if who.role == "device" and data.stall_code:
@@ -352,7 +355,9 @@ async def mark_read(
     up_to_seq = count(up_to_seq, "up_to_seq", low=0, high=MAX_SEQ)
     async with unit_of_work(market.engine, market.publish) as uow:
         role = await _participant(who, conversation_id)
-        conversation = await one(Conversation.select().where(Conversation.id == conversation_id), "No conversation")
+        conversation = await one(
+            locked(Conversation.select().where(Conversation.id == conversation_id)), "No conversation"
+        )
         other = "vendor" if role == "visitor" else "visitor"
         now = datetime.now(UTC)
         mine = (
@@ -477,7 +482,7 @@ async def _channels(conversation: dict[str, Any]) -> list[str]:
 
 
 async def _reload(conversation_id: object) -> dict[str, Any]:
-    return await one(Conversation.select().where(Conversation.id == conversation_id), "No conversation")
+    return await one(locked(Conversation.select().where(Conversation.id == conversation_id)), "No conversation")
 
 
 async def _item_card(item_id: UUID | None, stall_id: object) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
 from server.domain.money import is_currency_code
+from server.domain.rows import locked, one
 from server.domain.validate import amount, count, hashtag, slug, text
 from server.domain.views import CauseView, EventView, cause_view, event_view, utc
 from server.tables import Cause, Event, Invite
@@ -66,7 +67,8 @@ async def create_event(market: Market, actor: Actor | None, data: EventInput) ->
 async def update_event(market: Market, actor: Actor | None, slug_or_id: str, patch: EventPatch) -> EventView:
     """Change an event's details; slug, hashtag and currency stay fixed once items carry them."""
     async with unit_of_work(market.engine, market.publish) as uow:
-        row = await owned_event(actor, slug_or_id)
+        owned = await owned_event(actor, slug_or_id)
+        row = await one(locked(Event.select().where(Event.id == owned["id"])), "No such event")  # the latest version
         given = {k: v for k, v in vars(patch).items() if v is not None}
         if not given:
             return event_view(row)

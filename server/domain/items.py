@@ -22,7 +22,7 @@ from server.domain.chat import announce_item_state
 from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import SOCIAL_CAUSE_TAG, find_tags, tag_key, unique_tags
-from server.domain.rows import one
+from server.domain.rows import locked, one
 from server.domain.stalls import may_see_hidden, owned_stall
 from server.domain.validate import amount, count, hashtag, text
 from server.domain.views import HashtagCount, ItemView, SaleView, item_view, sale_view, utc
@@ -146,7 +146,7 @@ async def expire_reservation(market: Market, item_id: UUID) -> dict[str, Any] | 
     (sold, released or extended meanwhile): the check and the change are one transaction.
     """
     async with unit_of_work(market.engine, market.publish) as uow:
-        row = await Item.select().where(Item.id == item_id).first()
+        row = await locked(Item.select().where(Item.id == item_id)).first()
         now = datetime.now(UTC)
         if row is None or row["state"] != "reserved" or row["reserved_until"] is None:
             return None
@@ -309,7 +309,7 @@ async def list_hashtags(event_id: UUID) -> list[HashtagCount]:
 
 
 async def _owned_item(actor: Actor | None, item_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
-    row = await Item.select().where(Item.id == item_id).first()
+    row = await locked(Item.select().where(Item.id == item_id)).first()
     if row is None or row["deleted_at"] is not None:
         raise NotFound(f"No item {item_id}")
     stall = await one(Stall.select().where(Stall.id == row["stall"]), "No such stall")
@@ -390,7 +390,7 @@ async def set_item_hidden(market: Market, actor: Actor | None, item_id: UUID, hi
     from server.domain.events import owned_event
 
     async with unit_of_work(market.engine, market.publish) as uow:
-        row = await one(Item.select().where(Item.id == item_id), f"No item {item_id}")
+        row = await one(locked(Item.select().where(Item.id == item_id)), f"No item {item_id}")
         await owned_event(actor, str(row["event"]))
         if bool(row["hidden"]) != hidden:
             await _save_changes(uow, row, {"hidden": hidden})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from server.domain.errors import NotFound
+
+Q = TypeVar("Q")
 
 
 async def one(query: Any, missing: str) -> dict[str, Any]:
@@ -13,3 +15,18 @@ async def one(query: Any, missing: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(missing)
     return row
+
+
+def locked(query: Q) -> Q:
+    """The same select, taking its rows' write locks until the transaction ends (PostgreSQL).
+
+    Every read that a write transaction will change what it read from (stock before a sale, a
+    conversation's last message number, a version) goes through this: on PostgreSQL writers of
+    different rows run side by side, so the row itself must keep two writers of it apart. On
+    SQLite there is one writer at a time already, and it has no row locks to take.
+    """
+    from piccolo.engine.postgres import PostgresEngine
+
+    if isinstance(query.table._meta.db, PostgresEngine):  # type: ignore[attr-defined]
+        return query.lock_rows()  # type: ignore[attr-defined,no-any-return]
+    return query

@@ -14,6 +14,7 @@ from server.domain.actors import Actor, require_role
 from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
+from server.domain.rows import locked, one
 from server.domain.validate import hashtag, text
 from server.domain.views import StallView, stall_view
 from server.tables import Event, Invite, Stall
@@ -84,8 +85,13 @@ async def join_event(
     return JoinResult(await get_stall(market, str(row.code)), token)
 
 
+async def _relocked(row: dict[str, Any]) -> dict[str, Any]:
+    """The stall row read again under its write lock: the version it carries is the latest."""
+    return await one(locked(Stall.select().where(Stall.id == row["id"])), "No such stall")
+
+
 async def _usable_invite(code: str) -> dict[str, Any]:
-    invite = await Invite.select().where(Invite.code == code).first() if code else None
+    invite = await locked(Invite.select().where(Invite.code == code)).first() if code else None
     if invite is None:
         raise NotFound("This invite code does not exist; check it with the organizer")
     if invite["used_at"] is not None:
@@ -96,7 +102,7 @@ async def _usable_invite(code: str) -> dict[str, Any]:
 
 async def update_stall(market: Market, actor: Actor | None, code: str, patch: StallPatch) -> StallView:
     async with unit_of_work(market.engine, market.publish) as uow:
-        row = await owned_stall(actor, code)
+        row = await _relocked(await owned_stall(actor, code))
         changes = _checked_patch(patch)
         if "store_tag_key" in changes:
             await _check_tag_free(row["event"], str(changes["store_tag_key"]), row["id"])
@@ -209,6 +215,7 @@ async def set_stall_hidden(market: Market, actor: Actor | None, code: str, hidde
     async with unit_of_work(market.engine, market.publish) as uow:
         row = await stall_row(code)
         await owned_event(actor, str(row["event"]))
+        row = await _relocked(row)
         if bool(row["hidden"]) != hidden:
             version = int(row["version"]) + 1
             await Stall.update(
