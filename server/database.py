@@ -14,7 +14,6 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from server.settings import Settings
@@ -82,9 +81,6 @@ async def write_transaction(engine: Engine[Any]) -> AsyncIterator[Any]:
     if isinstance(engine, PooledSQLiteEngine):
         async with engine.unit() as unit:
             yield unit
-    elif isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
-            yield tx
     else:
         async with engine.transaction() as tx:
             yield tx

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
-import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -56,15 +55,15 @@ class WriterUnit:
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine with long-lived connections and group commit (see module doc)."""
 
-    def __init__(self, path: str, *, readers: int = READERS, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         super().__init__(path=path, timeout=BUSY_TIMEOUT_MS / 1000)
-        self.reader_count = readers
+        self.reader_count = READERS  # reads run on the event loop, so one connection serves them all
         self.synchronous = synchronous
         self.connections_opened = 0
         self.groups_committed = 0
         self.units_committed = 0
         self._writer: sqlite3.Connection | None = None
-        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._reader: sqlite3.Connection | None = None
         self._all: list[sqlite3.Connection] = []
         self._opening = threading.Lock()
         self._write_lock: asyncio.Lock | None = None
@@ -87,7 +86,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             connection.close()
         self._all.clear()
         self._writer = None
-        self._readers = queue.SimpleQueue()
+        self._reader = None
 
     def _open(self) -> None:
         with self._opening:
@@ -95,8 +94,7 @@ class PooledSQLiteEngine(SQLiteEngine):
                 return
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
-            for _ in range(self.reader_count):
-                self._readers.put(self._connect())
+            self._reader = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         connection: sqlite3.Connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
@@ -239,11 +237,8 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _read(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
         self._ensure_open()
-        connection = self._readers.get()  # one read at a time on the loop: never empty here
-        try:
-            return _execute(connection, query, args)
-        finally:
-            self._readers.put(connection)
+        assert self._reader is not None
+        return _execute(self._reader, query, args)  # on the loop: one read at a time, no await inside
 
     async def call_on_writer(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `fn(connection)` as a unit of work of its own (maintenance: checkpoints, checks)."""
