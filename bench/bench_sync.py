@@ -413,9 +413,8 @@ async def main() -> None:
         print(f"  through sync push:   {pushed:.2f} s ({pushed / len(planned) * 1000:.1f} ms a change)")
         print(f"  ratio push/direct {pushed / direct:.2f} (medians of {args.rounds} runs; direct/push s: {runs})")
         print(
-            "  (a push applies each mutation in one transaction that also holds the domain function's own reads\n"
-            "   and the bookkeeping; called directly, the reads a domain function makes after its write\n"
-            "   transaction each open a SQLite connection of their own)"
+            "  (a push applies a client's whole batch in one transaction, one commit, each mutation a\n"
+            "   savepoint; called directly, every domain call commits on its own)"
         )
 
         print("\nCheck against the real endpoint (souk serve, POST /api/sync/pull, a new device):")

@@ -37,7 +37,7 @@ Conflict rules (enforced by the domain functions, identical for REST and sync):
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -101,14 +101,24 @@ async def push(market: Market, actor: Actor | None, request: PushRequest) -> Pus
     stopped: Exception | None = None
     async with unit_of_work(market.engine, market.publish):
         # Two tabs pushing one outbox at once: the second waits here for the first to commit.
+        # Two tabs pushing one outbox at once: the second waits here for the first to commit.
         await locked(SyncClient.select(SyncClient.id).where(SyncClient.id == request.client_id))
+        # The row lock makes this batch the client's only writer, so its bookkeeping is kept here
+        # and written once at the end instead of read and written again for every mutation.
+        first = last = await _last_processed(request.client_id)
+        outcomes: list[Outcome] = []
         for mutation in request.mutations:
             try:
-                results.append(await _process(market, caller, request.client_id, mutation))
+                outcome, fresh = await _process(market, caller, request.client_id, last, mutation)
             except Exception as exc:  # a gap, a "wait" (429) or a failure: what came before stays applied
                 stopped = exc
                 break
-        last = await _last_processed(request.client_id)
+            results.append(outcome)
+            if fresh:
+                outcomes.append(outcome)
+                last = outcome.id
+        if last != first:
+            await _remember(request.client_id, last, outcomes)
     if stopped is not None:
         raise stopped
     return PushResult(last_mutation_id=last, results=results)
@@ -143,12 +153,14 @@ async def _claim_client(market: Market, client_id: UUID, actor: Actor) -> None:
         raise Forbidden("This client id belongs to another device or account; pick a new one")
 
 
-async def _process(market: Market, actor: Actor, client_id: UUID, mutation: Mutation) -> Outcome:
-    """One mutation, inside the push's write transaction: applied and remembered together, or
-    refused (its changes rolled back to the step's savepoint) and the refusal remembered."""
-    last = await _last_processed(client_id)
+async def _process(
+    market: Market, actor: Actor, client_id: UUID, last: int, mutation: Mutation
+) -> tuple[Outcome, bool]:
+    """One mutation, inside the push's write transaction: applied, or refused (its changes rolled
+    back to the step's savepoint); (its outcome, whether it is new and must be remembered).
+    The outcomes are stored in the same transaction as the changes, so both commit or neither."""
     if mutation.id <= last:
-        return await _stored_outcome(client_id, mutation.id)
+        return await _stored_outcome(client_id, mutation.id), False
     if mutation.id > last + 1:
         raise Conflict(
             f"mutation {mutation.id} skips ahead: the server expects mutation {last + 1} next", field="mutations"
@@ -156,29 +168,29 @@ async def _process(market: Market, actor: Actor, client_id: UUID, mutation: Muta
     try:
         async with step(market.engine):
             data = await _handler(mutation.name)(market, actor, mutation.args)
-            outcome = Outcome(mutation.id, "applied", data=_plain(data))
-            await _remember(client_id, outcome)
-            return outcome
+            return Outcome(mutation.id, "applied", data=_plain(data)), True
     except DomainError as exc:
         if exc.retryable:
             raise  # not a refusal (e.g. 429): the whole push answers it and the client sends again later
-        rejected = Outcome(mutation.id, "rejected", exc.message, exc.field or "", await _state_of(actor, mutation))
-        await _remember(client_id, rejected)
-        return rejected
+        state = await _state_of(actor, mutation)
+        return Outcome(mutation.id, "rejected", exc.message, exc.field or "", state), True
 
 
-async def _remember(client_id: UUID, outcome: Outcome) -> None:
-    await SyncClient.update({SyncClient.last_mutation_id: outcome.id, SyncClient.updated_at: datetime.now(UTC)}).where(
+async def _remember(client_id: UUID, last: int, outcomes: Sequence[Outcome]) -> None:
+    await SyncClient.update({SyncClient.last_mutation_id: last, SyncClient.updated_at: datetime.now(UTC)}).where(
         SyncClient.id == client_id
     )
     await MutationResult.insert(
-        MutationResult(
-            client=client_id,
-            mutation_id=outcome.id,
-            status=outcome.status,
-            reason=outcome.reason,
-            field=outcome.field,
-            data=json.dumps(outcome.data, default=str),
+        *(
+            MutationResult(
+                client=client_id,
+                mutation_id=outcome.id,
+                status=outcome.status,
+                reason=outcome.reason,
+                field=outcome.field,
+                data=json.dumps(outcome.data, default=str),
+            )
+            for outcome in outcomes
         )
     )
 
