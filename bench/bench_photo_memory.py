@@ -9,8 +9,8 @@ after, from /proc/self/status: tracemalloc does not see Pillow's C buffers, RSS 
 
 Implementations compared:
   old      server/photos.py as last committed (`git show HEAD:server/photos.py`, copied into a
-           temporary module), if it differs from the working tree;
-  new      the working tree's server/photos.py;
+           temporary module), if HEAD has that one-file pipeline and the working tree differs;
+  new      the working tree's pipeline (the package server/photos/, or server/photos.py);
   no-trim  the working tree's, with `release_freed_memory` (glibc malloc_trim) made a no-op: for
            the "after" column of the cases that save several photos.
 
@@ -32,7 +32,6 @@ import argparse
 import importlib.util
 import io
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -42,11 +41,13 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from harness import ROOT
+from harness.machine import memory, reset_peak
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 10_000_000  # the default SOUK_MAX_UPLOAD_BYTES
 MB = 1024 * 1024
 
@@ -123,34 +124,26 @@ CASES = [
 # --- the child: one measurement in a fresh interpreter ------------------------------------------------
 
 
-def rss(pid: str = "self") -> dict[str, int]:
-    """VmRSS and VmHWM (the peak) of a process (this one by default), in bytes."""
-    fields = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0]) * 1024
-    return fields
-
-
-def child(module_path: str, store_dir: str, no_trim: bool, inputs: list[str]) -> None:
-    spec = importlib.util.spec_from_file_location("photos_under_test", module_path)
+def load_pipeline(where: str) -> ModuleType:
+    """The module holding `PhotoStore`: a file (a one-file pipeline) or an importable module's name."""
+    if not where.endswith(".py"):
+        return importlib.import_module(where)
+    spec = importlib.util.spec_from_file_location("photos_under_test", where)
     assert spec is not None and spec.loader is not None
     photos = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = photos  # dataclasses look their module up while the class is made
     spec.loader.exec_module(photos)
+    return photos
+
+
+def child(where: str, store_dir: str, no_trim: bool, inputs: list[str]) -> None:
+    photos = load_pipeline(where)
     if no_trim:
         setattr(photos, "release_freed_memory", lambda: None)  # noqa: B010  (a module's function)
     datas = [Path(p).read_bytes() for p in inputs]
     store = photos.PhotoStore(Path(store_dir), MAX_BYTES)
-    reset = True
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        reset = False  # VmHWM then also covers start-up, which stays below this RSS anyway
-    before = rss()
+    reset = reset_peak()  # if not, VmHWM also covers start-up, which stays below this RSS anyway
+    before = memory()
     outcomes: list[str] = []
     lock = threading.Lock()
 
@@ -170,7 +163,7 @@ def child(module_path: str, store_dir: str, no_trim: bool, inputs: list[str]) ->
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    after = rss()
+    after = memory()
     print(
         json.dumps(
             {
@@ -188,9 +181,9 @@ def child(module_path: str, store_dir: str, no_trim: bool, inputs: list[str]) ->
 # --- the parent ---------------------------------------------------------------------------------------
 
 
-def run_case(module: Path, case: Case, paths: dict[str, Path], folder: Path, no_trim: bool) -> dict[str, Any]:
+def run_case(module: str, case: Case, paths: dict[str, Path], folder: Path, no_trim: bool) -> dict[str, Any]:
     store = Path(tempfile.mkdtemp(dir=folder, prefix="store-"))
-    command = [sys.executable, __file__, *(["--no-trim"] if no_trim else []), "--child", str(module), str(store)]
+    command = [sys.executable, __file__, *(["--no-trim"] if no_trim else []), "--child", module, str(store)]
     command += [str(paths[name]) for name in case.inputs]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
@@ -204,26 +197,19 @@ SERVE_CASES = [*CASES, Case("12 x worst accepted PNG at once", ("budget.png",) *
 
 def serve_case(case: Case, paths: dict[str, Path], folder: Path) -> dict[str, Any]:
     """Upload the case's files at once to a fresh `souk serve`; the server's RSS figures."""
-    import httpx
-    from harness import start_souk, stop_souk
+    import httpx  # not in the measuring child: only what it measures is imported there
+    from harness.process import migrate_folder, start_souk, stop_souk
 
     data_dir = Path(tempfile.mkdtemp(dir=folder, prefix="serve-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOUK_")}
-    env["SOUK_DATA_DIR"] = str(data_dir)
-    subprocess.run([sys.executable, "-m", "server.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    migrate_folder(data_dir)
     server = start_souk(data_dir, data_dir / "serve.log")
     try:
-        pid = str(server.process.pid)
+        pid = server.process.pid
         token = httpx.post(f"{server.base}/api/devices", timeout=30).json()["token"]
         datas = [paths[name].read_bytes() for name in case.inputs]
         time.sleep(0.5)  # let start-up settle before taking the baseline
-        reset = True
-        try:
-            with open(f"/proc/{pid}/clear_refs", "w") as refs:
-                refs.write("5")
-        except OSError:
-            reset = False
-        before = rss(pid)
+        reset = reset_peak(pid)
+        before = memory(pid)
         outcomes: list[str] = []
         lock = threading.Lock()
 
@@ -249,7 +235,7 @@ def serve_case(case: Case, paths: dict[str, Path], folder: Path) -> dict[str, An
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
-        after = rss(pid)
+        after = memory(pid)
     finally:
         stop_souk(server)
     return {
@@ -309,15 +295,16 @@ def main() -> None:
             print()
             print("Server RSS: +peak = VmHWM - VmRSS before the uploads; after = VmRSS once they were answered.")
             return
-        implementations: list[tuple[str, Path, bool]] = []
-        current = ROOT / "server" / "photos.py"
+        implementations: list[tuple[str, str, bool]] = []
+        one_file = ROOT / "server" / "photos.py"
+        current = str(one_file) if one_file.exists() else "server.photos.store"
         committed = subprocess.run(
             ["git", "show", "HEAD:server/photos.py"], cwd=ROOT, capture_output=True, text=True, check=False
         ).stdout
-        if not args.skip_old and committed and committed != current.read_text():
+        if not args.skip_old and committed and not (one_file.exists() and committed == one_file.read_text()):
             old = folder / "old_photos.py"
             old.write_text(committed)
-            implementations.append(("old", old, False))
+            implementations.append(("old", str(old), False))
         implementations.append(("new", current, False))
 
         print()

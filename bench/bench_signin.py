@@ -19,14 +19,13 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from harness import ROOT, souk_serve
+from harness.process import migrate_folder, souk_serve
+from harness.stats import ranked
 
 
 async def pings_while(http: httpx.AsyncClient, work: asyncio.Future[None]) -> list[float]:
@@ -41,11 +40,9 @@ async def pings_while(http: httpx.AsyncClient, work: asyncio.Future[None]) -> li
 
 
 def describe(name: str, latencies: list[float]) -> str:
-    ordered = sorted(latencies)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     return (
-        f"{name:<22} n={len(ordered):>4}  p50 {statistics.median(ordered):7.1f} ms  "
-        f"p95 {p95:7.1f} ms  max {ordered[-1]:7.1f} ms"
+        f"{name:<22} n={len(latencies):>4}  p50 {statistics.median(latencies):7.1f} ms  "
+        f"p95 {ranked(latencies, 0.95):7.1f} ms  max {max(latencies):7.1f} ms"
     )
 
 
@@ -78,9 +75,7 @@ def main() -> None:
     parser.add_argument("--signins", type=int, default=40)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="souk-bench-signin-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOUK_")}
-    env["SOUK_DATA_DIR"] = str(folder)
-    subprocess.run([sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    migrate_folder(folder)
     asyncio.run(run(folder, args.signins))
 
 

@@ -32,337 +32,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
-import os
-import random
-import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
-import httpx
-from harness import free_port, souk_serve
-from litestar.serialization import encode_json
+from harness.data import copy_database, demo_database, first_event_slug, load_demo_market
+from harness.machine import load_average
+from harness.process import free_port, souk_serve
+from sync_bench.mutations import plan_mutations, run_on_copy, ten_changes, vendor_stalls
+from sync_bench.pulls import PULL_RUNS, describe, http_snapshot, market_at, median_pull, pull_all
 
 from server.auth.tokens import create_device
-from server.database import bind_tables, build_engine, prepare_sqlite_file, start_engine, stop_engine
-from server.domain import chat, events, items
+from server.database import start_engine, stop_engine
+from server.domain import items
 from server.domain.actors import Actor
-from server.domain.chat import SendInput
 from server.domain.context import Market
 from server.domain.items import ItemPatch
 from server.migrate import migrate
-from server.photos import PhotoStore
-from server.settings import Settings
-from server.tables import Item, Stall
-from sync.pull import pull
-from sync.push import MAX_BATCH, Mutation, PushRequest, push
-
-PULL_RUNS = 5
-GZIP_LEVEL = 6
-VENDORS = 10
-EDITS, RESERVES, SELLS = 20, 7, 8  # per vendor: 35 x 10 = 350 item mutations
-DEVICES, CONVERSATIONS, MESSAGES = 6, 5, 5  # 6 devices x 5 conversations x 5 messages = 150
-BODIES = (
-    "Hello! Is this still available?",
-    "Could you keep it for me until 3pm?",
-    "Do you take cards?",
-    "Great, see you at the stall.",
-    "Thanks a lot!",
-)
-
-
-@dataclass(frozen=True)
-class PullFigures:
-    pages: int
-    records: int
-    raw_bytes: int
-    gzip_bytes: int
-    pull_seconds: float
-    encode_seconds: float
-    cursor: str
-
-
-async def pull_all(market: Market, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
-    """Every page from `cursor` (None: the snapshot first) until `has_more` is false."""
-    pages = records = raw = zipped = 0
-    pulling = encoding = 0.0
-    while True:
-        began = time.perf_counter()
-        page = await pull(market, actor, slug, cursor)
-        encode_began = time.perf_counter()
-        body = encode_json(page)
-        pulling += encode_began - began
-        encoding += time.perf_counter() - encode_began
-        pages, records = pages + 1, records + len(page.changes)
-        raw, zipped = raw + len(body), zipped + len(gzip.compress(body, GZIP_LEVEL))
-        cursor = page.cursor
-        if not page.has_more:  # the snapshot's pages, then the log after it, as the app pulls
-            return PullFigures(pages, records, raw, zipped, pulling, encoding, cursor)
-
-
-async def median_pull(market: Market, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
-    runs = [await pull_all(market, actor, slug, cursor) for _ in range(PULL_RUNS)]
-    by_time = sorted(runs, key=lambda r: r.pull_seconds + r.encode_seconds)
-    return by_time[len(by_time) // 2]
-
-
-def describe(label: str, figures: PullFigures) -> None:
-    total = (figures.pull_seconds + figures.encode_seconds) * 1000
-    print(
-        f"  {label}: {figures.pages} page(s), {figures.records:,} records, "
-        f"{figures.raw_bytes:,} bytes JSON ({figures.raw_bytes / 1024:,.1f} KiB), "
-        f"{figures.gzip_bytes:,} gzipped ({figures.gzip_bytes / max(1, figures.raw_bytes):.0%}); "
-        f"{total:.1f} ms (pull {figures.pull_seconds * 1000:.1f} + encoding {figures.encode_seconds * 1000:.1f})"
-    )
-
-
-# --- the database ----------------------------------------------------------------------------
-
-
-def open_market(data_dir: Path, base_url: str = "http://127.0.0.1:8000") -> Market:
-    """A Market on the SQLite database of `data_dir`, every table bound to it.
-
-    The base URL matters to the bytes: stall records carry their page's URL.
-    """
-    settings = Settings.from_env({"SOUK_DATA_DIR": str(data_dir), "SOUK_BASE_URL": base_url})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    prepare_sqlite_file(settings)
-    engine = build_engine(settings)
-    bind_tables(engine)
-    return Market(engine, settings, PhotoStore(settings.photos_dir, settings.max_upload_bytes))
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """Copy a SQLite database after folding its write-ahead log into the file."""
-    with sqlite3.connect(source) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
 
 
 async def load_demo(market: Market, reuse: Path | None) -> str:
-    """The demo market in the database; its event slug."""
-    from fixtures.load import load_market
-    from fixtures.market import build_market
-
+    """The demo market in the database (copied there already from `reuse`, if given); its event slug.
+    The engine is left started."""
     await start_engine(market.engine)
     await migrate(market.engine)
     if reuse is not None:
-        return str((await events.list_events())[0].slug)
+        return await first_event_slug()
     began = time.perf_counter()
-    loaded = await load_market(market, build_market(stalls=84, items=2100))
+    slug = await load_demo_market(market)
     print(f"demo market loaded through the domain in {time.perf_counter() - began:.1f} s (84 stalls, 2,100 items)")
-    return loaded.event_slug
-
-
-# --- changes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One queued mutation: who queued it (its client) and what, in push form."""
-
-    client: UUID
-    actor: Actor
-    mutation: Mutation
-
-
-async def vendor_stalls(count: int, min_items: int) -> list[tuple[Actor, str, list[dict[str, Any]]]]:
-    """(vendor, stall code, available items) of the first `count` stalls with enough items."""
-    found = []
-    for stall in await Stall.select(Stall.id, Stall.code, Stall.vendor).order_by(Stall.code):
-        rows = (
-            await Item.select(Item.id, Item.title, Item.price)
-            .where((Item.stall == stall["id"]) & (Item.state == "available") & Item.deleted_at.is_null())
-            .order_by(Item.id)
-        )
-        if len(rows) >= min_items:
-            found.append((Actor("vendor", account_id=stall["vendor"]), str(stall["code"]), rows))
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"fewer than {count} stalls hold {min_items} available items")
-
-
-async def ten_changes(market: Market, visitor: Actor) -> None:
-    """5 edits, 2 reservations, 2 sales (two stalls), 1 message of `visitor`: direct calls."""
-    (vendor, code, rows), (other, _, other_rows) = await vendor_stalls(2, 12)
-    for n in range(5):
-        await items.update_item(market, vendor, rows[n]["id"], ItemPatch(price=int(rows[n]["price"]) + 50))
-    for row in rows[5:7]:
-        await items.reserve_item(market, vendor, row["id"], 30, visitor.device_id)
-    for row in other_rows[:2]:
-        await items.sell_item(market, other, row["id"], 1, sale_id=uuid.uuid4())
-    await chat.send_message(market, visitor, SendInput(uuid.uuid4(), uuid.uuid4(), BODIES[0], code, rows[8]["id"]))
-
-
-async def plan_mutations() -> list[Planned]:
-    """500 mutations: 10 vendors' edits, reservations and sales, 6 devices' messages."""
-    devices = [Actor("device", device_id=(await create_device())[0]) for _ in range(DEVICES)]
-    stalls = await vendor_stalls(VENDORS, RESERVES + SELLS + 5)
-    queues: list[list[Planned]] = []
-    for v, (vendor, _, rows) in enumerate(stalls):
-        client = uuid.uuid4()
-        to_sell, to_reserve, to_edit = rows[:SELLS], rows[SELLS : SELLS + RESERVES], rows[SELLS + RESERVES :]
-        steps: list[tuple[str, dict[str, Any]]] = []
-        for n in range(EDITS):
-            row = to_edit[n % len(to_edit)]
-            if n % 3 == 2:
-                steps.append(("update_item", {"id": str(row["id"]), "title": f"{row['title']} - offer {n}"[:120]}))
-            else:
-                steps.append(("update_item", {"id": str(row["id"]), "price": int(row["price"]) + 10 * (n + 1)}))
-        for n, row in enumerate(to_reserve):
-            held_for = devices[(v + n) % DEVICES].device_id
-            steps.append(("reserve_item", {"id": str(row["id"]), "minutes": 30, "device_id": str(held_for)}))
-        steps += [("sell_item", {"id": str(row["id"]), "sale_id": str(uuid.uuid4()), "quantity": 1}) for row in to_sell]
-        random.Random(v).shuffle(steps)  # a day's work in any order: the items of each kind are distinct
-        queues.append([Planned(client, vendor, Mutation(n, name, a)) for n, (name, a) in enumerate(steps, start=1)])
-    for d, device in enumerate(devices):
-        client, queue = uuid.uuid4(), []
-        number = 0
-        for c in range(CONVERSATIONS):
-            _, code, rows = stalls[(d + c) % len(stalls)]
-            conversation = uuid.uuid4()
-            for m in range(MESSAGES):
-                number += 1
-                args: dict[str, Any] = {
-                    "conversation_id": str(conversation),
-                    "message_id": str(uuid.uuid4()),
-                    "body": BODIES[m],
-                }
-                if m == 0:
-                    args |= {"stall_code": code, "item_id": str(rows[-1]["id"])}
-                queue.append(Planned(client, device, Mutation(number, "send_message", args)))
-        queues.append(queue)
-    return [planned for queue in queues for planned in queue]  # one outbox after another
-
-
-def batches_of(planned: Sequence[Planned]) -> Iterator[list[Planned]]:
-    """Consecutive runs of one client, at most MAX_BATCH long: one push each."""
-    batch: list[Planned] = []
-    for p in planned:
-        if batch and (p.client != batch[0].client or len(batch) == MAX_BATCH):
-            yield batch
-            batch = []
-        batch.append(p)
-    if batch:
-        yield batch
-
-
-async def apply_direct(market: Market, planned: Sequence[Planned]) -> float:
-    """The same changes as the domain calls a REST route makes; seconds."""
-    began = time.perf_counter()
-    for p in planned:
-        a, actor = p.mutation.args, p.actor
-        if p.mutation.name == "update_item":
-            patch = ItemPatch(title=a.get("title"), price=a.get("price"))
-            await items.update_item(market, actor, UUID(a["id"]), patch)
-        elif p.mutation.name == "reserve_item":
-            await items.reserve_item(market, actor, UUID(a["id"]), a["minutes"], UUID(a["device_id"]))
-        elif p.mutation.name == "sell_item":
-            await items.sell_item(market, actor, UUID(a["id"]), a["quantity"], sale_id=UUID(a["sale_id"]))
-        else:
-            item = a.get("item_id")
-            data = SendInput(
-                UUID(a["conversation_id"]),
-                UUID(a["message_id"]),
-                a["body"],
-                a.get("stall_code"),
-                UUID(item) if item else None,
-            )
-            await chat.send_message(market, actor, data)
-    return time.perf_counter() - began
-
-
-async def apply_pushed(market: Market, planned: Sequence[Planned]) -> tuple[float, int]:
-    """The changes as sync pushes, one per client batch; (seconds, mutations applied)."""
-    applied = 0
-    began = time.perf_counter()
-    for batch in batches_of(planned):
-        request = PushRequest(batch[0].client, [p.mutation for p in batch])
-        result = await push(market, batch[0].actor, request)
-        applied += sum(outcome.status == "applied" for outcome in result.results)
-    return time.perf_counter() - began, applied
-
-
-async def run_on_copy(source: Path, folder: Path, planned: Sequence[Planned], through_push: bool) -> float:
-    """Apply `planned` on a fresh copy of the database in `folder`; seconds."""
-    market = open_market(folder)
-    copy_database(source, market.settings.sqlite_path)
-    await start_engine(market.engine)
-    try:
-        if not through_push:
-            return await apply_direct(market, planned)
-        seconds, applied = await apply_pushed(market, planned)
-        if applied != len(planned):
-            raise RuntimeError(f"only {applied} of {len(planned)} mutations were applied")
-        return seconds
-    finally:
-        await stop_engine(market.engine)
-
-
-# --- the real endpoint -----------------------------------------------------------------------
-
-
-def indexer_behind(database: Path) -> int:
-    """Item and stall changes the server's search indexer has not handled yet."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT seq FROM log_cursor WHERE name = 'search'").fetchone()
-        (behind,) = conn.execute(
-            "SELECT count(*) FROM change_log WHERE seq > ? AND entity IN ('item', 'stall')", (row[0] if row else -1,)
-        ).fetchone()
-    conn.close()
-    return int(behind)
-
-
-@dataclass(frozen=True)
-class WirePull:
-    body_bytes: int  # JSON bodies, as decoded by the client
-    wire_bytes: int  # as received: gzipped by the server when a body is 1 KiB or more
-    seconds: float
-
-
-def http_snapshot(base: str, slug: str, database: Path) -> WirePull:
-    """A new device's first pull over HTTP, every page; median time of 3."""
-    deadline = time.monotonic() + 180
-    while behind := indexer_behind(database):  # at start the server indexes the market: let it finish
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the server's search indexer still has {behind} changes to index after 180 s")
-        time.sleep(0.5)
-    with httpx.Client(base_url=base, timeout=120) as http:
-        token = http.post("/api/devices").json()["token"]
-        headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
-        runs = []
-        for _ in range(3):
-            cursor, body, wire = None, 0, 0
-            began = time.perf_counter()
-            while True:
-                response = http.post("/api/sync/pull", json={"event": slug, "cursor": cursor}, headers=headers)
-                response.raise_for_status()
-                body, wire = body + len(response.content), wire + response.num_bytes_downloaded
-                page = response.json()
-                cursor = page["cursor"]
-                if not page["has_more"]:
-                    break
-            runs.append(WirePull(body, wire, time.perf_counter() - began))
-    return sorted(runs, key=lambda run: run.seconds)[1]
-
-
-# --- main ------------------------------------------------------------------------------------
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min; {os.cpu_count()} CPUs)"
+    return slug
 
 
 async def main() -> None:
@@ -374,10 +75,9 @@ async def main() -> None:
     print(f"load average at start: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="souk-bench-sync-") as scratch:
         folder = Path(scratch) / "market"
-        market = open_market(folder)
+        market = market_at(folder)
         if args.demo_data_dir is not None:
-            source = Settings.from_env({"SOUK_DATA_DIR": str(args.demo_data_dir)}).sqlite_path
-            copy_database(source, market.settings.sqlite_path)
+            copy_database(demo_database(args.demo_data_dir), market.settings.sqlite_path)
         slug = await load_demo(market, args.demo_data_dir)
 
         print("\nPulls of one visitor device (JSON as the API encodes it):")
@@ -419,7 +119,7 @@ async def main() -> None:
 
         print("\nCheck against the real endpoint (souk serve, POST /api/sync/pull, a new device):")
         port = free_port()
-        checked = open_market(folder, f"http://127.0.0.1:{port}")  # the server's base URL
+        checked = market_at(folder, f"http://127.0.0.1:{port}")  # the server's base URL
         await start_engine(checked.engine)
         fresh = Actor("device", device_id=(await create_device())[0])
         encoded = await pull_all(checked, fresh, slug, None)

@@ -3,27 +3,44 @@
 It never gets called from request handlers. Writes append to the change log; this reader turns
 changed items (and items of changed stalls) into documents and sends them to the engine before
 its cursor moves, so a crash or kill replays a few upserts on restart and skips none.
+
+What a document holds comes from a `DocumentSource` the application gives it (the server's:
+`server/search_source.py`); this module reads no application table.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from piccolo.engine.base import Engine
 
 from search.documents import ItemDocument
 from search.engine import EngineError, SearchEngine
-from server.domain.views import photo_view, utc
-from server.tables import Item, LogCursor
 from sync.reader import HandlerFailed, LogReader, log_head
+from sync.tables import LogCursor
 
 log = logging.getLogger("souk.search")
 
 CURSOR_NAME = "search"
 BATCH = 500
+
+
+class DocumentSource(Protocol):
+    """Where the indexer gets its documents from."""
+
+    async def documents(self, item_ids: Sequence[str]) -> tuple[list[ItemDocument], list[str]]:
+        """Documents for live items, and the ids of items that are gone (deleted or missing)."""
+        ...
+
+    async def items_of_stalls(self, stall_ids: Sequence[str]) -> list[str]:
+        """The ids of the items of these stalls (a stall's change changes its items' documents)."""
+        ...
+
+    async def live_item_ids(self) -> list[str]:
+        """Every item id that should be in the index, in id order."""
+        ...
 
 
 class Indexer(LogReader):
@@ -32,27 +49,35 @@ class Indexer(LogReader):
     name = CURSOR_NAME
     entities = ("item", "stall")
 
-    def __init__(self, engine: SearchEngine, db: Engine[Any], *, poll_seconds: float = 1.0, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        engine: SearchEngine,
+        db: Engine[Any],
+        source: DocumentSource,
+        *,
+        poll_seconds: float = 1.0,
+        batch: int = BATCH,
+    ) -> None:
         super().__init__(db, poll_seconds=poll_seconds)
         self.engine = engine
+        self.source = source
         self.batch = batch
 
     async def prepare(self) -> None:
         await self.engine.ensure_settings()
         if getattr(self.engine, "recreated", False):
             # The index folder was wiped (schema change): only a rebuild brings it back in step.
-            await reindex(self.engine)
+            await reindex(self.engine, self.source)
             setattr(self.engine, "recreated", False)  # noqa: B010
 
     async def behind_floor(self) -> None:
-        await reindex(self.engine)
+        await reindex(self.engine, self.source)
 
     async def handle(self, entries: list[dict[str, Any]]) -> None:
         item_ids = {e["entity_id"] for e in entries if e["entity"] == "item"}
         stall_ids = [e["entity_id"] for e in entries if e["entity"] == "stall"]
         if stall_ids:
-            rows = await Item.select(Item.id).where(Item.stall.is_in(stall_ids))
-            item_ids.update(str(r["id"]) for r in rows)
+            item_ids.update(await self.source.items_of_stalls(stall_ids))
         try:
             await self.apply(sorted(item_ids))
         except EngineError as exc:
@@ -60,14 +85,16 @@ class Indexer(LogReader):
 
     async def apply(self, item_ids: Sequence[str]) -> None:
         """Upsert live items, delete deleted ones: the index ends up matching the tables."""
-        documents, gone = await item_documents(item_ids)
+        documents, gone = await self.source.documents(item_ids)
         if documents:
             await self.engine.index(documents)
         if gone:
             await self.engine.delete(gone)
 
 
-async def reindex(engine: SearchEngine, progress: Callable[[int, int], None] | None = None) -> int:
+async def reindex(
+    engine: SearchEngine, source: DocumentSource, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Rebuild the whole index from the tables (`souk reindex`); returns documents indexed.
 
     The cursor is set to the log head read *before* the rebuild, so changes committed during
@@ -76,9 +103,9 @@ async def reindex(engine: SearchEngine, progress: Callable[[int, int], None] | N
     await engine.ensure_settings()
     head = await log_head()
     await engine.clear()
-    ids = [str(r["id"]) for r in await Item.select(Item.id).where(Item.deleted_at.is_null()).order_by(Item.id)]
+    ids = await source.live_item_ids()
     for start in range(0, len(ids), BATCH):
-        documents, _ = await item_documents(ids[start : start + BATCH])
+        documents, _ = await source.documents(ids[start : start + BATCH])
         await engine.index(documents)
         if progress:
             progress(min(start + BATCH, len(ids)), len(ids))
@@ -87,43 +114,3 @@ async def reindex(engine: SearchEngine, progress: Callable[[int, int], None] | N
     else:
         await LogCursor.update({LogCursor.seq: head, LogCursor.last_error: ""}).where(LogCursor.name == CURSOR_NAME)
     return len(ids)
-
-
-async def item_documents(item_ids: Iterable[str]) -> tuple[list[ItemDocument], list[str]]:
-    """Documents for live items, and the ids of items that are gone (deleted or missing)."""
-    wanted = list(item_ids)
-    if not wanted:
-        return [], []
-    rows = await Item.select(
-        *Item.all_columns(exclude=[Item.own_tags]),
-        Item.stall.code.as_alias("stall_code"),
-        Item.stall.name.as_alias("stall_name"),
-        Item.stall.number.as_alias("stall_number"),
-        Item.stall.hidden.as_alias("stall_hidden"),
-    ).where(Item.id.is_in(wanted))
-    documents = [to_document(r) for r in rows if r["deleted_at"] is None]
-    live = {d.id for d in documents}
-    return documents, [i for i in wanted if i not in live]
-
-
-def to_document(row: dict[str, Any]) -> ItemDocument:
-    photos = json.loads(row["photo_keys"])
-    return ItemDocument(
-        id=str(row["id"]),
-        event_id=str(row["event"]),
-        stall_id=str(row["stall"]),
-        stall_code=row["stall_code"],
-        stall_name=row["stall_name"],
-        stall_number=row["stall_number"],
-        title=row["title"],
-        description=row["description"],
-        hashtags=tuple(json.loads(row["hashtags"])),
-        tag_keys=tuple(json.loads(row["tag_keys"])),
-        causes=tuple(json.loads(row["causes"])),
-        state=row["state"],
-        price=int(row["price"]),
-        currency=row["currency"],
-        created_at=int(utc(row["created_at"]).timestamp()),
-        photo=photo_view(photos[0]).thumb if photos else None,
-        hidden=bool(row["hidden"]) or bool(row["stall_hidden"]),
-    )

@@ -21,7 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from search.factory import open_engine
-from search.indexer import Indexer
+from server.api.asyncapi import asyncapi
 from server.api.auth import AuthController
 from server.api.chat import ChatController
 from server.api.deps import provide_actor
@@ -32,13 +32,14 @@ from server.api.items import ItemController
 from server.api.kiosk_pages import kiosk_handlers
 from server.api.live import live_personal
 from server.api.organizer import OrganizerController
+from server.api.pages import PageController
 from server.api.photos import PhotoController
-from server.api.push import PushController
 from server.api.pwa import pwa_handlers
 from server.api.search import SearchController
 from server.api.security_headers import SecurityHeadersMiddleware
 from server.api.stalls import StallController
 from server.api.sync import SyncController, live
+from server.api.webpush import WebPushController
 from server.database import (
     bind_tables,
     build_engine,
@@ -49,14 +50,15 @@ from server.database import (
 from server.domain.context import Market
 from server.domain.errors import DomainError
 from server.domain.reservations import run_sweeper
-from server.notify import PushNotifier
-from server.pages import PageController
-from server.photos import PhotoStore
+from server.notify import WebPushNotifier
+from server.photos.store import PhotoStore
 from server.pubsub import build_channels, publisher
-from server.push_guard import push_http_client
 from server.ratelimit import build_rate_limiter
+from server.search_source import Indexer
 from server.settings import Settings
-from server.webpush_sender import PushSender, load_or_create_vapid_keys
+from server.webpush.client import PushSender
+from server.webpush.keys import load_or_create_vapid_keys
+from server.webpush.transport import push_http_client
 from sync.log import ensure_log_head
 
 # On a market's weak signal, bytes are time: JSON and the app's code shrink 4-6x with gzip.
@@ -78,7 +80,7 @@ def create_app(settings: Settings) -> Litestar:
     indexer = Indexer(search, engine)
     # Push endpoints come from clients: this client only connects to vetted public addresses.
     http: httpx.AsyncClient = push_http_client(allow_loopback=settings.push_allow_http, timeout=15.0)
-    notifier = PushNotifier(
+    notifier = WebPushNotifier(
         PushSender(
             load_or_create_vapid_keys(settings.data_dir),
             settings.vapid_contact,
@@ -115,7 +117,7 @@ def create_app(settings: Settings) -> Litestar:
             await ensure_log_head()
             indexing = asyncio.create_task(indexer.run(), name="souk-search-indexer")
             sweeping = asyncio.create_task(run_sweeper(market), name="souk-reservation-sweeper")
-            notifying = asyncio.create_task(notifier.run(), name="souk-push-notifier")
+            notifying = asyncio.create_task(notifier.run(), name="souk-webpush-notifier")
             try:
                 yield
             finally:
@@ -142,11 +144,12 @@ def create_app(settings: Settings) -> Litestar:
             PhotoController,
             PageController,
             health,
+            asyncapi,
             SyncController,
             SearchController,
             ChatController,
             live_personal,
-            PushController,
+            WebPushController,
             OrganizerController,
             *pwa_handlers,
             *kiosk_handlers,

@@ -92,7 +92,7 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_reindex(settings: Settings, _: argparse.Namespace) -> int:
     from search.engine import EngineError
     from search.factory import open_engine
-    from search.indexer import reindex
+    from server.search_source import reindex
 
     report = _progress_printer()
 
@@ -113,12 +113,12 @@ def cmd_reindex(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_compact_log(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from search.indexer import Indexer
-    from server.notify import PushNotifier
+    from server.notify import WebPushNotifier
+    from server.search_source import Indexer
     from sync.compact import compact_log, last_entry_before
 
     cut_off = datetime.now(UTC) - timedelta(days=args.keep_days)
-    readers = {reader.name: reader.entities for reader in (Indexer, PushNotifier)}
+    readers = {reader.name: reader.entities for reader in (Indexer, WebPushNotifier)}
 
     async def compact(market: Any) -> Any:
         return await compact_log(market.engine, await last_entry_before(cut_off), readers)
@@ -311,7 +311,7 @@ def _run(settings: Settings, job: Callable[[Any], Awaitable[Any]], *, migrate: b
     from server.domain.context import Market
     from server.migrate import MigrationFailed
     from server.migrate import migrate as run_migrations
-    from server.photos import PhotoStore
+    from server.photos.store import PhotoStore
 
     async def go() -> Any:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

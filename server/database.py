@@ -8,8 +8,6 @@ no module builds a connection at import time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.engine.base import Engine
@@ -18,6 +16,21 @@ from piccolo.table import Table
 
 from server.settings import Settings
 from server.sqlite_engine import PooledSQLiteEngine
+from sync.transactions import savepoint, write_transaction
+
+# Writes go through the sync library's `write_transaction`/`savepoint`: on SQLite the pooled
+# engine provides its group-committed units (`sync.transactions.UnitEngine`), on PostgreSQL
+# they are Piccolo transactions. Re-exported here for the server's own callers.
+__all__ = [
+    "bind_tables",
+    "build_engine",
+    "drop_all_tables",
+    "prepare_sqlite_file",
+    "savepoint",
+    "start_engine",
+    "stop_engine",
+    "write_transaction",
+]
 
 
 def build_engine(settings: Settings) -> Engine[Any]:
@@ -68,41 +81,6 @@ async def stop_engine(engine: Engine[Any]) -> None:
         await engine.close_connection_pool()
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.stop()
-
-
-@asynccontextmanager
-async def write_transaction(engine: Engine[Any]) -> AsyncIterator[Any]:
-    """One all-or-nothing write, durable when the block is left.
-
-    SQLite: a unit of work on the one writer connection, group-committed with its neighbours
-    (server/sqlite_engine.py). PostgreSQL: a transaction; writers are serialised where needed by
-    the change log's head row (sync/log.py).
-    """
-    if isinstance(engine, PooledSQLiteEngine):
-        async with engine.unit() as unit:
-            yield unit
-    else:
-        async with engine.transaction() as tx:
-            yield tx
-
-
-@asynccontextmanager
-async def savepoint(engine: Engine[Any]) -> AsyncIterator[None]:
-    """A step of the running write transaction that rolls back alone when it raises."""
-    if isinstance(engine, PooledSQLiteEngine):
-        async with engine.savepoint():
-            yield
-        return
-    transaction = engine.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("a savepoint needs a running write transaction")
-    step = await transaction.savepoint()
-    try:
-        yield
-    except BaseException:
-        await step.rollback_to()
-        raise
-    await step.release()
 
 
 async def drop_all_tables(engine: Engine[Any]) -> None:

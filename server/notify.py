@@ -1,4 +1,4 @@
-"""Push notifications: a reader of the change log that turns new chat messages into Web Pushes
+"""Web Push notifications: a reader of the change log that turns new chat messages into Web Pushes
 for people who have no realtime socket open.
 
 The message itself is durable (it is in the database and reaches the app by sync or socket);
@@ -15,16 +15,18 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from server.domain.chat import account_channel, device_channel, is_online
+from server.domain.chat.channels import account_channel, device_channel
+from server.domain.chat.presence import is_online
 from server.tables import Message, PushSubscriptionRow
-from server.webpush_sender import PushPayload, PushSender, SendStatus, Subscription
+from server.webpush.client import PushSender
+from server.webpush.messages import PushPayload, SendStatus, Subscription
 from sync.reader import LogReader
 
-log = logging.getLogger("souk.push")
+log = logging.getLogger("souk.webpush")
 
 
-class PushNotifier(LogReader):
-    name = "push"
+class WebPushNotifier(LogReader):
+    name = "webpush"  # its change-log cursor (was "push" until migration 2026-12-02T13:45)
     entities = ("message",)
 
     def __init__(self, sender: PushSender, db: Engine[Any], base_url: str, *, poll_seconds: float = 1.0) -> None:

@@ -23,7 +23,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
-    """Documentation of one environment variable, used by the README test and `souk settings`."""
+    """Documentation of one environment variable, used by the README test that keeps the settings table true."""
 
     env: str
     default: str
@@ -58,6 +58,11 @@ SETTINGS_DOC: tuple[Setting, ...] = (
         "0",
         "1 accepts plain-http and loopback push endpoints, any port (local test receivers only;"
         " private and link-local addresses stay refused).",
+    ),
+    Setting(
+        "SOUK_FONT_DIRS",
+        "",
+        "Extra folders (separated by `:`) searched first for TrueType fonts for printed signs and price tags.",
     ),
     Setting("SOUK_DEBUG", "0", "1 shows tracebacks in error responses (never in production)."),
     Setting(
@@ -95,6 +100,7 @@ class Settings:
     push_allow_http: bool = False
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     rate_limit_factor: float = 1.0
+    font_dirs: tuple[Path, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -122,6 +128,7 @@ class Settings:
             push_allow_http=_bool(env, "SOUK_PUSH_ALLOW_HTTP"),
             trusted_proxies=_networks(env, "SOUK_TRUSTED_PROXIES", "127.0.0.1,::1"),
             rate_limit_factor=_float(env, "SOUK_RATE_LIMIT_FACTOR", 1.0, low=0.01, high=1000.0),
+            font_dirs=tuple(Path(p).expanduser() for p in (env.get("SOUK_FONT_DIRS") or "").split(os.pathsep) if p),
         )
         settings.validate()
         return settings

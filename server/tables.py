@@ -22,6 +22,12 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from sync.tables import ChangeLog as ChangeLog
+from sync.tables import LogCursor as LogCursor
+from sync.tables import LogHead as LogHead
+from sync.tables import MutationResult as MutationResult
+from sync.tables import SyncClient as SyncClient
+
 
 class Account(Table, tablename="account"):
     """An organizer or a vendor; visitors never have accounts, only devices."""
@@ -175,69 +181,6 @@ class Sale(Table, tablename="sale"):
     causes = Text(default="[]")  # JSON snapshot at sale time
     sold_at = Timestamptz(default=TimestamptzNow())
     recorded_by = ForeignKey(references=Account, null=True)
-
-
-class ChangeLog(Table, tablename="change_log"):
-    """Every change to synced data, in commit order; sync, search and push read it."""
-
-    seq = BigInt(primary_key=True)
-    scope = Varchar(length=80, index=True)  # "event:<uuid>" or "conversation:<uuid>"
-    entity = Varchar(length=32)
-    entity_id = Varchar(length=64)
-    op = Varchar(length=16)  # "upsert" | "delete"
-    version = Integer(default=1)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class LogHead(Table, tablename="log_head"):
-    """The one row holding the last change sequence number.
-
-    Writers update it inside their transaction, which both numbers changes and serialises
-    writers, so sequence order is commit order and no reader can skip a late commit.
-    """
-
-    id = Integer(primary_key=True)
-    seq = BigInt(default=0)
-    floor = BigInt(default=0)  # entries at or below this were compacted away
-
-
-class LogCursor(Table, tablename="log_cursor"):
-    """How far a reader of the change log (the search indexer, the push notifier) has got.
-
-    Saved only after the reader's work for those changes is done, so a crash replays a little
-    (readers are idempotent) and never skips anything.
-    """
-
-    name = Varchar(length=64, primary_key=True)
-    seq = BigInt(default=0)
-    updated_at = Timestamptz(default=TimestamptzNow())
-    last_error = Text(default="")
-
-
-class SyncClient(Table, tablename="sync_client"):
-    """One offline client (a browser's outbox) and the last mutation number it had applied.
-
-    Bound to the identity that first pushed with it, so nobody can replay or jam another
-    device's queue by guessing its id.
-    """
-
-    id = UUID(primary_key=True)
-    account_id = UUID(null=True, default=None)
-    device_id = UUID(null=True, default=None)
-    last_mutation_id = BigInt(default=0)
-    updated_at = Timestamptz(default=TimestamptzNow())
-
-
-class MutationResult(Table, tablename="mutation_result"):
-    """What happened to each pushed mutation, so a retried push gets the same answer back."""
-
-    client = ForeignKey(references=SyncClient, index=True)
-    mutation_id = BigInt()
-    status = Varchar(length=16)  # "applied" | "rejected"
-    reason = Text(default="")
-    field = Varchar(length=64, default="")
-    data = Text(default="null")  # JSON: the entity's server state after (or despite) the mutation
-    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Conversation(Table, tablename="conversation"):

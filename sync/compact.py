@@ -20,8 +20,8 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
-from server.database import write_transaction
-from server.tables import ChangeLog, LogCursor, LogHead
+from sync.tables import ChangeLog, LogCursor, LogHead
+from sync.transactions import write_transaction
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from server.domain.errors import Invalid
+from sync.errors import SyncInvalid
 
 _VERSION = 1
 
@@ -46,10 +46,10 @@ def decode(token: str, key: bytes, event_id: str) -> Cursor:
     # 500) and a cursor is whatever a client sends.
     expected = _sign(payload, key).encode()
     if not payload or not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected):
-        raise Invalid("cursor was not issued by this server; pull again without a cursor", field="cursor")
+        raise SyncInvalid("cursor was not issued by this server; pull again without a cursor", field="cursor")
     data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     if data.get("v") != _VERSION or data.get("e") != event_id:
-        raise Invalid("cursor belongs to another event or an older protocol; pull without a cursor", field="cursor")
+        raise SyncInvalid("cursor belongs to another event or an older protocol; pull without a cursor", field="cursor")
     return Cursor(event_id=data["e"], seq=int(data["s"]), snapshot_after=data.get("a"))
 
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from server.database import savepoint, write_transaction
-from server.tables import ChangeLog, LogHead
+from sync.tables import ChangeLog, LogHead
+from sync.transactions import savepoint, write_transaction
 
 Publisher = Callable[[dict[str, object], list[str]], None]
 

@@ -8,7 +8,8 @@ batch), so "applied" and "remembered as applied" can never come apart:
 
 - a number at or below the remembered one was already processed: it is skipped and the
   stored outcome is returned again (a retry after a lost response changes nothing);
-- the next number is applied through the same domain function a REST route would call;
+- the next number is applied by the handler the application registered under its name (the
+  server's handlers call the same domain function a REST route would call);
 - a number beyond the next one means the client lost a mutation: the push is refused
   (409, naming the expected number) and nothing after the gap is applied.
 
@@ -19,7 +20,10 @@ without recording anything; the client simply retries it later. So does a sender
 message flood limit (server/domain/flood.py): the push answers 429 with Retry-After, what came
 before that mutation stays applied, and the retry returns those outcomes again.
 
-Conflict rules (enforced by the domain functions, identical for REST and sync):
+This module is the protocol only: it knows no mutation. The server registers the handlers
+(`server/domain/mutations.py`) and says what state to send back with a refusal.
+
+Conflict rules (enforced by the server's domain functions, identical for REST and sync):
 - Sold is final. Editing, reserving or selling an item that is sold by the time the mutation
   arrives is rejected with the sold item's state.
 - A sale is a delta: "sold 2" from two offline devices is two sales; a sale larger than the
@@ -37,24 +41,19 @@ Conflict rules (enforced by the domain functions, identical for REST and sync):
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-import msgspec
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
 
-from server.domain import chat, items, stalls
-from server.domain.actors import Actor, require_any
-from server.domain.chat import SendInput
-from server.domain.context import Market
-from server.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from server.domain.items import ItemInput, ItemPatch
-from server.domain.rows import locked
-from server.domain.stalls import StallPatch
-from server.tables import MutationResult, SyncClient
-from sync.log import step, unit_of_work
+from sync.errors import SyncConflict, SyncError, SyncForbidden, SyncInvalid
+from sync.log import Publisher, step, unit_of_work
+from sync.plain import plain
+from sync.tables import MutationResult, SyncClient
 
 MAX_BATCH = 100
 
@@ -87,29 +86,68 @@ class PushResult:
     results: list[Outcome]
 
 
-_T = TypeVar("_T")
-Handler = Callable[[Market, Actor, dict[str, Any]], Awaitable[Any]]
+class Pusher(Protocol):
+    """Who pushes: a client id is bound to the first (account, device) that pushed with it."""
+
+    @property
+    def account_id(self) -> UUID | None: ...
+
+    @property
+    def device_id(self) -> UUID | None: ...
 
 
-async def push(market: Market, actor: Actor | None, request: PushRequest) -> PushResult:
+C = TypeVar("C")  # the application's call context (the server's: its market and the caller)
+Handler = Callable[[C, dict[str, Any]], Awaitable[Any]]
+StateOf = Callable[[C, Mutation], Awaitable[Any]]
+
+
+class Handlers(Generic[C]):
+    """The mutations an application accepts, by name, and what a refused one sends back.
+
+    A handler parses its arguments and applies the change; it raises a `SyncError` (or a
+    subclass) to refuse. `state_of` answers "what should the client now hold" for a refused
+    mutation (None: nothing).
+    """
+
+    def __init__(self, handlers: Mapping[str, Handler[C]], state_of: StateOf[C] | None = None) -> None:
+        self._handlers = dict(handlers)
+        self._state_of = state_of
+
+    def handler(self, name: str) -> Handler[C]:
+        handler = self._handlers.get(name)
+        if handler is None:
+            known = ", ".join(sorted(self._handlers))
+            raise SyncInvalid(f"unknown mutation {name!r}; known: {known}", field="name")
+        return handler
+
+    async def state_of(self, context: C, mutation: Mutation) -> Any:
+        return None if self._state_of is None else await self._state_of(context, mutation)
+
+
+async def push(
+    engine: Engine[Any],
+    publish: Publisher | None,
+    handlers: Handlers[C],
+    context: C,
+    caller: Pusher,
+    request: PushRequest,
+) -> PushResult:
     """Apply the batch in one write transaction, each mutation a step that fails alone, so a
     phone's whole queue costs one commit (one fsync) instead of one per mutation."""
-    caller = require_any(actor)
     _check_batch(request)
-    await _claim_client(market, request.client_id, caller)
+    await _claim_client(request.client_id, caller)
     results: list[Outcome] = []
     stopped: Exception | None = None
-    async with unit_of_work(market.engine, market.publish):
+    async with unit_of_work(engine, publish):
         # Two tabs pushing one outbox at once: the second waits here for the first to commit.
-        # Two tabs pushing one outbox at once: the second waits here for the first to commit.
-        await locked(SyncClient.select(SyncClient.id).where(SyncClient.id == request.client_id))
+        await _lock_client(engine, request.client_id)
         # The row lock makes this batch the client's only writer, so its bookkeeping is kept here
         # and written once at the end instead of read and written again for every mutation.
         first = last = await _last_processed(request.client_id)
         outcomes: list[Outcome] = []
         for mutation in request.mutations:
             try:
-                outcome, fresh = await _process(market, caller, request.client_id, last, mutation)
+                outcome, fresh = await _process(engine, handlers, context, request.client_id, last, mutation)
             except Exception as exc:  # a gap, a "wait" (429) or a failure: what came before stays applied
                 stopped = exc
                 break
@@ -127,15 +165,15 @@ async def push(market: Market, actor: Actor | None, request: PushRequest) -> Pus
 def _check_batch(request: PushRequest) -> None:
     mutations = request.mutations
     if not mutations:
-        raise Invalid("mutations must not be empty", field="mutations")
+        raise SyncInvalid("mutations must not be empty", field="mutations")
     if len(mutations) > MAX_BATCH:
-        raise Invalid(f"push at most {MAX_BATCH} mutations at a time", field="mutations")
+        raise SyncInvalid(f"push at most {MAX_BATCH} mutations at a time", field="mutations")
     ids = [m.id for m in mutations]
     if ids[0] < 1 or ids != list(range(ids[0], ids[0] + len(ids))):
-        raise Invalid("mutation ids must be consecutive numbers starting at 1 or more", field="mutations")
+        raise SyncInvalid("mutation ids must be consecutive numbers starting at 1 or more", field="mutations")
 
 
-async def _claim_client(market: Market, client_id: UUID, actor: Actor) -> None:
+async def _claim_client(client_id: UUID, caller: Pusher) -> None:
     """Bind a new client id to its caller; refuse anyone else pushing under it."""
     row = await SyncClient.select().where(SyncClient.id == client_id).first()
     if row is None:
@@ -144,17 +182,24 @@ async def _claim_client(market: Market, client_id: UUID, actor: Actor) -> None:
             "INSERT INTO sync_client (id, account_id, device_id, last_mutation_id, updated_at) "
             "VALUES ({}, {}, {}, 0, {}) ON CONFLICT (id) DO NOTHING",
             client_id,
-            actor.account_id,
-            actor.device_id,
+            caller.account_id,
+            caller.device_id,
             datetime.now(UTC),
         )
         row = await SyncClient.select().where(SyncClient.id == client_id).first()
-    if row is None or row["account_id"] != actor.account_id or row["device_id"] != actor.device_id:
-        raise Forbidden("This client id belongs to another device or account; pick a new one")
+    if row is None or row["account_id"] != caller.account_id or row["device_id"] != caller.device_id:
+        raise SyncForbidden("This client id belongs to another device or account; pick a new one")
+
+
+async def _lock_client(engine: Engine[Any], client_id: UUID) -> None:
+    """Take the client row's write lock until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time already)."""
+    if isinstance(engine, PostgresEngine):
+        await SyncClient.select(SyncClient.id).where(SyncClient.id == client_id).lock_rows()
 
 
 async def _process(
-    market: Market, actor: Actor, client_id: UUID, last: int, mutation: Mutation
+    engine: Engine[Any], handlers: Handlers[C], context: C, client_id: UUID, last: int, mutation: Mutation
 ) -> tuple[Outcome, bool]:
     """One mutation, inside the push's write transaction: applied, or refused (its changes rolled
     back to the step's savepoint); (its outcome, whether it is new and must be remembered).
@@ -162,17 +207,17 @@ async def _process(
     if mutation.id <= last:
         return await _stored_outcome(client_id, mutation.id), False
     if mutation.id > last + 1:
-        raise Conflict(
+        raise SyncConflict(
             f"mutation {mutation.id} skips ahead: the server expects mutation {last + 1} next", field="mutations"
         )
     try:
-        async with step(market.engine):
-            data = await _handler(mutation.name)(market, actor, mutation.args)
-            return Outcome(mutation.id, "applied", data=_plain(data)), True
-    except DomainError as exc:
+        async with step(engine):
+            data = await handlers.handler(mutation.name)(context, mutation.args)
+            return Outcome(mutation.id, "applied", data=plain(data)), True
+    except SyncError as exc:
         if exc.retryable:
             raise  # not a refusal (e.g. 429): the whole push answers it and the client sends again later
-        state = await _state_of(actor, mutation)
+        state = await handlers.state_of(context, mutation)
         return Outcome(mutation.id, "rejected", exc.message, exc.field or "", state), True
 
 
@@ -209,176 +254,3 @@ async def _stored_outcome(client_id: UUID, mutation_id: int) -> Outcome:
 async def _last_processed(client_id: UUID) -> int:
     row = await SyncClient.select(SyncClient.last_mutation_id).where(SyncClient.id == client_id).first()
     return int(row["last_mutation_id"]) if row else 0
-
-
-async def _state_of(actor: Actor, mutation: Mutation) -> Any:
-    """What the client should now hold for the item the mutation touched, as far as `actor` may
-    see it: the item, a bare tombstone if it was deleted (so the replica drops it), or nothing."""
-    target = mutation.args.get("id") if isinstance(mutation.args, dict) else None
-    if mutation.name not in _ITEM_MUTATIONS or not isinstance(target, str):
-        return None
-    try:
-        item_id = UUID(target)
-    except ValueError:
-        return None
-    try:
-        return _plain(await items.visible_item(actor, item_id))
-    except NotFound:
-        return await items.tombstone_for(actor, item_id)
-
-
-# --- mutation handlers: argument parsing, then the one domain function -------------------
-
-
-def _args(args: dict[str, Any], kind: type[_T]) -> _T:
-    try:
-        return msgspec.convert(args, kind, strict=True)
-    except msgspec.ValidationError as exc:
-        field = str(exc).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(exc) else None
-        raise Invalid(f"bad arguments: {exc}", field=field) from None
-
-
-@dataclass(frozen=True)
-class _CreateItem:
-    stall_code: str
-    id: UUID
-    title: str
-    price: int
-    quantity: int = 1
-    description: str = ""
-    hashtags: list[str] | None = None
-    photo_keys: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class _UpdateItem:
-    id: UUID
-    title: str | None = None
-    description: str | None = None
-    price: int | None = None
-    quantity: int | None = None
-    hashtags: list[str] | None = None
-    photo_keys: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class _ItemRef:
-    id: UUID
-
-
-@dataclass(frozen=True)
-class _Reserve:
-    id: UUID
-    minutes: int = 30
-    device_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class _Sell:
-    id: UUID
-    sale_id: UUID
-    quantity: int = 1
-    amount: int | None = None
-
-
-@dataclass(frozen=True)
-class _UpdateStall:
-    code: str
-    name: str | None = None
-    store_tag: str | None = None
-    number: str | None = None
-    location: str | None = None
-    description: str | None = None
-    read_receipts: bool | None = None
-
-
-async def _create_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _CreateItem)
-    data = ItemInput(a.title, a.price, a.quantity, a.description, a.hashtags, a.photo_keys, a.id)
-    return await items.create_item(market, actor, a.stall_code, data)
-
-
-async def _update_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _UpdateItem)
-    patch = ItemPatch(a.title, a.description, a.price, a.quantity, a.hashtags, a.photo_keys)
-    return await items.update_item(market, actor, a.id, patch)
-
-
-async def _delete_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    await items.delete_item(market, actor, _args(raw, _ItemRef).id)
-    return None
-
-
-async def _reserve_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _Reserve)
-    return await items.reserve_item(market, actor, a.id, a.minutes, a.device_id)
-
-
-async def _release_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    return await items.release_item(market, actor, _args(raw, _ItemRef).id)
-
-
-async def _sell_item(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _Sell)
-    return await items.sell_item(market, actor, a.id, a.quantity, a.amount, a.sale_id)
-
-
-async def _update_stall(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _UpdateStall)
-    patch = StallPatch(a.name, a.store_tag, a.number, a.location, a.description, a.read_receipts)
-    return await stalls.update_stall(market, actor, a.code, patch)
-
-
-@dataclass(frozen=True)
-class _SendMessage:
-    conversation_id: UUID
-    message_id: UUID
-    body: str = ""
-    stall_code: str | None = None
-    item_id: UUID | None = None
-    photo_key: str | None = None
-
-
-@dataclass(frozen=True)
-class _MarkRead:
-    conversation_id: UUID
-    up_to_seq: int
-
-
-async def _send_message(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _SendMessage)
-    data = SendInput(a.conversation_id, a.message_id, a.body, a.stall_code, a.item_id, a.photo_key)
-    return await chat.send_message(market, actor, data)
-
-
-async def _mark_read(market: Market, actor: Actor, raw: dict[str, Any]) -> Any:
-    a = _args(raw, _MarkRead)
-    return await chat.mark_read(market, actor, a.conversation_id, a.up_to_seq)
-
-
-HANDLERS: dict[str, Handler] = {
-    "send_message": _send_message,
-    "mark_read": _mark_read,
-    "create_item": _create_item,
-    "update_item": _update_item,
-    "delete_item": _delete_item,
-    "reserve_item": _reserve_item,
-    "release_item": _release_item,
-    "sell_item": _sell_item,
-    "update_stall": _update_stall,
-}
-_ITEM_MUTATIONS = {"update_item", "delete_item", "reserve_item", "release_item", "sell_item", "create_item"}
-
-
-def _handler(name: str) -> Handler:
-    handler = HANDLERS.get(name)
-    if handler is None:
-        raise Invalid(f"unknown mutation {name!r}; known: {', '.join(sorted(HANDLERS))}", field="name")
-    return handler
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready data of a domain result (dataclasses, UUIDs, datetimes)."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(asdict(value), default=str))

@@ -19,7 +19,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
-from server.tables import ChangeLog, LogCursor, LogHead
+from sync.tables import ChangeLog, LogCursor, LogHead
 
 log = logging.getLogger("souk.reader")
 

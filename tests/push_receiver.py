@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from server.webpush_sender import Subscription
+from server.webpush.messages import Subscription
 
 MAX_BODY = 4096
 MAX_EXP_SECONDS = 24 * 3600

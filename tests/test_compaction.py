@@ -13,8 +13,8 @@ from uuid import uuid4
 import httpx
 from litestar import Litestar
 
-from search.indexer import Indexer
-from server.notify import PushNotifier
+from server.notify import WebPushNotifier
+from server.search_source import Indexer
 from server.settings import Settings
 from server.tables import ChangeLog, LogCursor, LogHead
 from sync.compact import compact_log
@@ -22,7 +22,7 @@ from sync.log import unit_of_work
 from sync.reader import log_head
 from tests.conftest import World
 
-READERS = {reader.name: reader.entities for reader in (Indexer, PushNotifier)}
+READERS = {reader.name: reader.entities for reader in (Indexer, WebPushNotifier)}
 
 
 async def _pull(client: httpx.AsyncClient, world: World, cursor: str | None = None) -> dict[str, Any]:
@@ -92,7 +92,7 @@ async def test_an_old_cursor_resets_and_the_snapshot_has_everything(
 
 async def test_compaction_stops_before_what_a_reader_has_not_handled(db: Settings) -> None:
     engine = ChangeLog._meta.db
-    await LogCursor.insert(LogCursor(name="search", seq=0), LogCursor(name="push", seq=0))
+    await LogCursor.insert(LogCursor(name="search", seq=0), LogCursor(name="webpush", seq=0))
 
     async def log(entity: str, n: int) -> None:
         async with unit_of_work(engine) as uow:
@@ -106,14 +106,14 @@ async def test_compaction_stops_before_what_a_reader_has_not_handled(db: Setting
 
     await LogCursor.update({LogCursor.seq: 3}).where(LogCursor.name == "search")  # indexer done with 1-3
     done = await compact_log(engine, 5, READERS)
-    assert (done.removed, done.floor, done.held_by) == (3, 3, "push")  # push has not sent 4-5
-    assert await _cursors() == {"search": 3, "push": 3}
+    assert (done.removed, done.floor, done.held_by) == (3, 3, "webpush")  # web push has not sent 4-5
+    assert await _cursors() == {"search": 3, "webpush": 3}
 
-    await LogCursor.update({LogCursor.seq: 5}).where(LogCursor.name == "push")
+    await LogCursor.update({LogCursor.seq: 5}).where(LogCursor.name == "webpush")
     await log("item", 1)  # 6: the indexer has not handled it; 4-5 were never its business
     done = await compact_log(engine, 6, READERS)
     assert (done.removed, done.floor, done.held_by) == (2, 5, "search")
-    assert await _cursors() == {"search": 5, "push": 5}
+    assert await _cursors() == {"search": 5, "webpush": 5}
 
     await LogCursor.update({LogCursor.seq: 6}).where(LogCursor.name == "search")
     await LogCursor.insert(LogCursor(name="retired", seq=5))  # a reader we know nothing of

@@ -15,15 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from fixtures.market import (
-    SOCIAL_CAUSE_TAG,
-    DemoItem,
-    DemoMarket,
-    all_items,
-    build_market,
-    store_tag_for,
-)
+from fixtures.causes import SOCIAL_CAUSE_TAG
+from fixtures.market import build_market
 from fixtures.photos import PhotoSpec, draw_photo
+from fixtures.shapes import DemoItem, DemoMarket, all_items
+from fixtures.stalls import store_tag_for
 
 HASHTAG = re.compile(r"#[^\W_][\w]*")
 LETTERS_AND_DIGITS_TAG = re.compile(r"#[^\W_]+")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from server.photos import PHOTO_SIZES, PhotoRejected, PhotoStore, StoredPhoto
+from server.photos.errors import PhotoRejected
+from server.photos.store import PHOTO_SIZES, PhotoStore, StoredPhoto
 
 MAX_BYTES = 5_000_000
 SECRET = b"Vendor home 12 Secret Lane"

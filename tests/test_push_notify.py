@@ -129,3 +129,25 @@ async def test_unsubscribe_stops_pushes(
     await app.state.notifier.catch_up()
     await app.state.notifier.drain()
     assert receiver.received_for(subscription) == []
+
+
+async def test_an_existing_databases_notifier_cursor_keeps_its_place(db: Settings) -> None:
+    """The notifier's change-log cursor was named "push" (a word sync uses too); the migration that renames
+    it carries its position over, so an upgraded market neither re-sends old nudges nor stalls compaction."""
+    from server.database import build_engine, start_engine, stop_engine
+    from server.migrate import migrate
+    from server.notify import WebPushNotifier
+    from server.tables import LogCursor
+
+    engine = build_engine(db)
+    await start_engine(engine)
+    try:
+        await migrate(engine)
+        await LogCursor.insert(LogCursor(name="search", seq=9), LogCursor(name="push", seq=7))
+        await engine.run_ddl("DELETE FROM migration WHERE name = '2026-12-02T13:45:00:000000'")  # as before it
+        await migrate(engine)
+        cursors = {row["name"]: row["seq"] for row in await LogCursor.select(LogCursor.name, LogCursor.seq)}
+        assert cursors == {"search": 9, WebPushNotifier.name: 7}
+        assert WebPushNotifier.name == "webpush"
+    finally:
+        await stop_engine(engine)

@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from search.embedded import EmbeddedEngine
 from search.engine import EngineError
-from search.indexer import Indexer, item_documents, reindex
+from server.search_source import Indexer, item_documents, reindex
 from server.tables import Item, LogCursor
 from sync.reader import HandlerFailed
 from tests.conftest import World

@@ -31,6 +31,7 @@ EXAMPLES: dict[str, tuple[str, str, object]] = {
     "SOUK_PUSH_ALLOW_HTTP": ("1", "push_allow_http", True),
     "SOUK_TRUSTED_PROXIES": ("10.0.0.0/8, 192.0.2.7", "trusted_proxies", ("10.0.0.0/8", "192.0.2.7")),
     "SOUK_RATE_LIMIT_FACTOR": ("2.5", "rate_limit_factor", 2.5),
+    "SOUK_FONT_DIRS": ("/opt/fonts:/srv/fonts", "font_dirs", (Path("/opt/fonts"), Path("/srv/fonts"))),
 }
 
 

@@ -1,4 +1,4 @@
-"""Printable stall signs and price tags (kiosk.signs), checked the way a printer and a phone would see them.
+"""Printable stall signs and price tags (server.printing), checked the way a printer and a phone would see them.
 
 Every PDF page is rasterised by PDFium (pypdfium2) and every SVG by Chromium, then decoded by zxing-cpp: none of
 these share code with the generator, so a QR that decodes here is a QR that scans. Glyph coverage is checked
@@ -23,18 +23,11 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageFont
 
-from kiosk.fonts import FONT_ROOTS, find_fonts
-from kiosk.signs import (
-    PAGE_SIZES,
-    SCAN_PROMPT,
-    PriceTag,
-    SignEvent,
-    SignStall,
-    price_tags_pdf,
-    stall_sign_svg,
-    stall_signs_pdf,
-    uncovered_characters,
-)
+from server.printing.fonts import FONT_ROOTS, find_fonts
+from server.printing.layout import PAGE_SIZES, SCAN_PROMPT, PriceTag, SignEvent, SignStall
+from server.printing.pdf import price_tags_pdf, stall_signs_pdf
+from server.printing.shaping import uncovered_characters
+from server.printing.svg import stall_sign_svg
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 EVENT = SignEvent("Ripe Market — January", "#RipeMarketJan")

@@ -26,13 +26,14 @@ from server.domain import events, items
 from server.domain.actors import Actor
 from server.domain.context import Market
 from server.domain.events import EventInput
+from server.domain.feed import pull
 from server.domain.items import ItemInput
+from server.domain.mutations import push
 from server.domain.stalls import StallInput, join_event
-from server.photos import PhotoStore
+from server.photos.store import PhotoStore
 from server.settings import Settings
 from server.tables import ALL_TABLES, Account, Device, Item, LogHead, Message, MutationResult, Sale
-from sync.pull import pull
-from sync.push import Mutation, PushRequest, push
+from sync.push import Mutation, PushRequest
 
 
 @dataclass

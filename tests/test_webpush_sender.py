@@ -20,13 +20,12 @@ from cryptography.hazmat.primitives import serialization
 from webpush import WebPush
 from webpush.types import WebPushSubscription
 
-from server.webpush_sender import (
+from server.webpush.client import PushSender
+from server.webpush.keys import VapidKeys, load_or_create_vapid_keys
+from server.webpush.messages import (
     PushPayload,
-    PushSender,
     SendStatus,
     Subscription,
-    VapidKeys,
-    load_or_create_vapid_keys,
     parse_retry_after,
     topic_for_tag,
     vapid_audience,

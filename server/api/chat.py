@@ -13,7 +13,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from server.api.deps import ActorDep, MarketDep
 from server.domain import blocks, chat, events, items, stalls
 from server.domain.actors import require_role
-from server.domain.chat import ConversationView, MessageView, SendInput
+from server.domain.chat.sending import SendInput
+from server.domain.chat.views import ConversationView, MessageView
 from server.domain.errors import NotFound
 from server.domain.reservations import DEFAULT_MINUTES, reserve_for_visitor
 from server.domain.validate import text

@@ -8,8 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
-from server.auth.tokens import actor_for_token
-from server.domain.actors import Actor
+from server.domain.actors import Actor, actor_for_token
 from server.domain.context import Market
 from server.domain.errors import Unauthorized
 

@@ -28,7 +28,7 @@ import kiosk
 from server.api.bundle import WORKER, Asset, Bundle, read_bundle, send
 from server.api.deps import MarketDep
 from server.domain.errors import Invalid
-from server.qr import qr_svg
+from server.printing.qr import qr_svg
 
 KIOSK_DIR = Path(kiosk.__file__).resolve().parent
 ASSETS = "/kiosk-assets"

@@ -3,14 +3,13 @@
 Browsers cannot put an Authorization header on a WebSocket, and tokens in URLs end up in logs,
 so the client's first frame carries the token: `{"type": "auth", "token": ..., "event": slug}`.
 While the socket is open the person counts as present (no push needed); the count lives in the
-database so every worker sees it.
+database so every worker sees it (`server/domain/chat/presence.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,11 +21,10 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server.api.deps import MarketDep, visitor_idle
 from server.api.relay import relay
-from server.auth.tokens import actor_for_token
 from server.domain import chat, events
-from server.domain.actors import Actor
+from server.domain.actors import Actor, actor_for_token
+from server.domain.chat.presence import mark_present, presence_key
 from server.domain.errors import DomainError
-from server.tables import Presence
 from sync.log import event_scope
 
 AUTH_TIMEOUT = 10.0
@@ -48,7 +46,7 @@ async def live_personal(
     if hello and hello.get("event"):
         with contextlib.suppress(DomainError):
             scopes.append(event_scope((await events.get_event(str(hello["event"]))).id))
-    await _present(presence_key(actor), +1)
+    await mark_present(presence_key(actor), +1)
     try:
         await relay(
             socket,
@@ -58,11 +56,7 @@ async def live_personal(
             lambda frame: _handle_frame(frame, actor, market, socket, token),
         )
     finally:
-        await _present(presence_key(actor), -1)
-
-
-def presence_key(actor: Actor) -> str:
-    return chat.device_channel(actor.device_id) if actor.role == "device" else chat.account_channel(actor.account_id)
+        await mark_present(presence_key(actor), -1)
 
 
 async def _first_frame(socket: WebSocket[Any, Any, Any]) -> dict[str, Any] | None:
@@ -93,7 +87,7 @@ async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[A
             if await actor_for_token(token, idle=visitor_idle(market)) is None:
                 await socket.close(code=4401, reason="this token was revoked or has expired")
                 return
-            await _present(presence_key(actor), 0)
+            await mark_present(presence_key(actor), 0)
             await socket.send_json({"type": "pong"})
         else:
             await socket.send_json({"type": "error", "error": f"unknown frame type {kind!r}"})
@@ -101,18 +95,3 @@ async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[A
         await socket.send_json({"type": "error", "error": "frame is nested too deeply"})
     except (ValueError, KeyError, TypeError, AttributeError, DomainError) as exc:
         await socket.send_json({"type": "error", "error": str(getattr(exc, "message", exc))})
-
-
-async def _present(who: str, delta: int) -> None:
-    now = datetime.now(UTC)
-    await Presence.raw(
-        "INSERT INTO presence (who, sockets, seen_at) VALUES ({}, {}, {}) "
-        "ON CONFLICT (who) DO UPDATE SET sockets = CASE WHEN presence.sockets + {} < 0 THEN 0 "
-        "ELSE presence.sockets + {} END, seen_at = {}",
-        who,
-        max(delta, 0),
-        now,
-        delta,
-        delta,
-        now,
-    )

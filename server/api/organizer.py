@@ -10,7 +10,6 @@ import anyio.to_thread
 from litestar import Controller, Response, delete, get, post
 from litestar.params import FromHeader, FromPath, JSONBody, QueryParameter
 
-from kiosk.signs import PAGE_SIZES, PriceTag, SignEvent, SignStall, price_tags_pdf, stall_sign_svg, stall_signs_pdf
 from server.api.client import caller_key
 from server.api.deps import ActorDep, MarketDep
 from server.domain import blocks, events, items, kiosk_tokens, moderation, stalls
@@ -22,6 +21,9 @@ from server.domain.moderation import ReportView
 from server.domain.money import format_money
 from server.domain.totals import EventTotals, event_totals
 from server.domain.views import CauseView, EventView, ItemView, StallView
+from server.printing.layout import PAGE_SIZES, PriceTag, SignEvent, SignStall
+from server.printing.pdf import price_tags_pdf, stall_signs_pdf
+from server.printing.svg import stall_sign_svg
 from server.ratelimit import REPORTS_PER_REPORTER
 
 
@@ -171,7 +173,8 @@ class OrganizerController(Controller):
         listed = await stalls.list_stalls(market, row["id"])
         sign_event = SignEvent(row["name"], row["hashtag"])
         signs = [SignStall(s.name, s.number, s.location, s.store_tag, s.url) for s in listed]
-        pdf = await anyio.to_thread.run_sync(lambda: stall_signs_pdf(signs, sign_event, size))
+        fonts = market.settings.font_dirs
+        pdf = await anyio.to_thread.run_sync(lambda: stall_signs_pdf(signs, sign_event, size, font_dirs=fonts))
         return Response(
             pdf,
             media_type="application/pdf",
@@ -185,6 +188,7 @@ class OrganizerController(Controller):
         svg = stall_sign_svg(
             SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url),
             SignEvent(event.name, event.hashtag),
+            font_dirs=market.settings.font_dirs,
         )
         return Response(svg, media_type="image/svg+xml")
 
@@ -196,8 +200,9 @@ class OrganizerController(Controller):
         event = await events.get_event(str(stall.event_id))
         sign = SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url)
         size = _page_size(page)
+        fonts = market.settings.font_dirs
         pdf = await anyio.to_thread.run_sync(
-            lambda: stall_signs_pdf([sign], SignEvent(event.name, event.hashtag), size)
+            lambda: stall_signs_pdf([sign], SignEvent(event.name, event.hashtag), size, font_dirs=fonts)
         )
         return Response(pdf, media_type="application/pdf")
 
@@ -218,5 +223,6 @@ class OrganizerController(Controller):
         base = market.settings.base_url
         tags = [PriceTag(i.title, format_money(i.price, i.currency), f"{base}/s/{code}?item={i.id}") for i in listed]
         size = _page_size(page)
-        pdf = await anyio.to_thread.run_sync(lambda: price_tags_pdf(tags, SignEvent(event.name, event.hashtag), size))
+        sign_event, fonts = SignEvent(event.name, event.hashtag), market.settings.font_dirs
+        pdf = await anyio.to_thread.run_sync(lambda: price_tags_pdf(tags, sign_event, size, font_dirs=fonts))
         return Response(pdf, media_type="application/pdf")

@@ -1,5 +1,6 @@
-"""The offline-first sync endpoints (protocol in sync/pull.py and sync/push.py) and the
-WebSocket that pokes open clients when their event's log advances."""
+"""The offline-first sync endpoints (protocol in sync/pull.py and sync/push.py, fed by
+server/domain/feed.py and server/domain/mutations.py) and the WebSocket that pokes open
+clients when their event's log advances."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from server.api.client import caller_key
 from server.api.deps import ActorDep, MarketDep
 from server.api.relay import relay
 from server.domain import events
+from server.domain.feed import pull
+from server.domain.mutations import push
 from server.ratelimit import SYNC_PUSHES_PER_CALLER, SYNC_REJECTIONS_PER_CALLER
 from sync.log import event_scope
-from sync.pull import PullResult, pull
-from sync.push import PushRequest, PushResult, push
+from sync.pull import PullResult
+from sync.push import PushRequest, PushResult
 
 
 @dataclass(frozen=True)

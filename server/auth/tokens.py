@@ -1,4 +1,5 @@
-"""Opaque bearer tokens for accounts and visitor devices.
+"""Opaque bearer tokens for accounts and visitor devices (who a token belongs to is resolved in
+`server/domain/actors.py`: the domain uses this module, never the other way round).
 
 The client holds 32 random bytes; the database holds only their SHA-256, so tokens can be
 revoked (delete the row) and a stolen database backup signs nobody in.
@@ -11,8 +12,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from server.domain.actors import Actor
-from server.tables import Account, AuthToken, Device
+from server.tables import AuthToken, Device
 
 VISITOR_IDLE = timedelta(days=60)  # the default of SOUK_VISITOR_IDLE_DAYS
 TOUCH_EVERY = timedelta(hours=1)  # how stale a token's recorded last use may get
@@ -54,60 +54,9 @@ async def revoke(token: str) -> None:
     await AuthToken.delete().where(AuthToken.token_hash == hash_token(token))
 
 
-async def actor_for_token(token: str, *, idle: timedelta = VISITOR_IDLE) -> Actor | None:
-    """Resolve a bearer token to who is acting, or None if unknown or expired.
-
-    An account token ends at its `expires_at`; a visitor's device token ends after `idle`
-    without use (last use: `last_used_at`, or `created_at` before the first refresh). The last
-    use is written at most once per TOUCH_EVERY, so reading a token is not a write per request.
-    """
-    digest = hash_token(token)
-    rows = await AuthToken.select(
-        AuthToken.account,
-        AuthToken.device,
-        AuthToken.created_at,
-        AuthToken.expires_at,
-        AuthToken.last_used_at,
-        AuthToken.account.role,
-        AuthToken.account.display_name,
-    ).where(AuthToken.token_hash == digest)
-    if not rows:
-        return None
-    row = rows[0]
-    now = datetime.now(UTC)
-    expires = row["expires_at"]
-    if expires is not None and _aware(expires) < now:
-        return None
-    if row["account"] is not None:
-        return Actor(
-            role=row["account.role"],
-            account_id=_uuid(row["account"]),
-            display_name=row["account.display_name"] or "",
-        )
-    last_used = _aware(row["last_used_at"] or row["created_at"])
-    if last_used < now - idle:
-        return None
-    if last_used < now - TOUCH_EVERY:
-        await AuthToken.update({AuthToken.last_used_at: now}).where(AuthToken.token_hash == digest)
-    return Actor(role="device", device_id=_uuid(row["device"]))
-
-
 async def create_device(address_key: str = "") -> tuple[UUID, str]:
     """A new anonymous visitor; `address_key` (see server/api/client.py) lets a block follow them."""
     device = Device(address_key=address_key)
     await device.save()
     token = await issue_device_token(device.id)
     return device.id, token
-
-
-async def account_by_email(email: str) -> Account | None:
-    result: Account | None = await Account.objects().where(Account.email == email.strip().lower()).first()
-    return result
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -10,7 +10,6 @@ from typing import Literal
 from uuid import UUID, uuid4
 
 from server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from server.auth.tokens import account_by_email
 from server.domain.errors import Conflict, Invalid, Unauthorized
 from server.domain.validate import text
 from server.tables import Account
@@ -82,3 +81,8 @@ async def check_password(email: str, password: str, slots: asyncio.Semaphore | N
 @cache
 def _dummy_hash() -> str:
     return hash_password("not-a-real-password-just-timing")
+
+
+async def account_by_email(email: str) -> Account | None:
+    result: Account | None = await Account.objects().where(Account.email == email.strip().lower()).first()
+    return result

@@ -8,7 +8,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from server.photos import PhotoStore
+from server.photos.store import PhotoStore
 from server.ratelimit import MemoryCounters, RateLimiter
 from server.settings import Settings
 from sync.log import Publisher

@@ -6,24 +6,19 @@ the status, and sync push turns them into per-mutation rejections. One rule, one
 
 from __future__ import annotations
 
+from sync.errors import SyncConflict, SyncError, SyncForbidden, SyncInvalid
 
-class DomainError(Exception):
-    status_code = 400
-    # A refusal is final (sync push records it and never retries) unless waiting can help.
-    retryable = False
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.headers: dict[str, str] = {}
+# One hierarchy: the domain's refusals share the sync library's base, so a sync push records a
+# domain refusal as a rejection, and `except DomainError` (and the HTTP mapping) also covers
+# what sync itself refuses (a bad cursor, a gap in a push, a foreign client id).
+DomainError = SyncError
 
 
 class Unauthorized(DomainError):
     status_code = 401
 
 
-class Forbidden(DomainError):
+class Forbidden(SyncForbidden):
     status_code = 403
 
 
@@ -31,11 +26,11 @@ class NotFound(DomainError):
     status_code = 404
 
 
-class Conflict(DomainError):
+class Conflict(SyncConflict):
     status_code = 409
 
 
-class Invalid(DomainError):
+class Invalid(SyncInvalid):
     """Bad input; `field` names the offending field so forms can point at it."""
 
     status_code = 422

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from server.domain.actors import Actor
-from server.domain.chat import announce_item_state
+from server.domain.chat.receipts import announce_item_state
 from server.domain.context import Market
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import SOCIAL_CAUSE_TAG, find_tags, tag_key, unique_tags

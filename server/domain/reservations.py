@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain import items
 from server.domain.actors import Actor, require_role
-from server.domain.chat import system_message
+from server.domain.chat.sending import system_message
 from server.domain.context import Market
 from server.domain.errors import DomainError, NotFound
 from server.domain.rows import one

@@ -1,8 +1,9 @@
-"""Fetching exactly one row, or a 404 that says what was missing."""
+"""Fetching exactly one row (or a 404 that says what was missing), locking rows, reading ids."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from uuid import UUID
 
 from server.domain.errors import NotFound
 
@@ -30,3 +31,8 @@ def locked(query: Q) -> Q:
     if isinstance(query.table._meta.db, PostgresEngine):  # type: ignore[attr-defined]
         return query.lock_rows()  # type: ignore[attr-defined,no-any-return]
     return query
+
+
+def as_uuid(value: object) -> UUID:
+    """A row's id as a UUID (SQLite hands some back as text)."""
+    return value if isinstance(value, UUID) else UUID(str(value))

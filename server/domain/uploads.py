@@ -1,4 +1,4 @@
-"""Photo uploads: the pipeline (server/photos.py) plus the database row that lets items and
+"""Photo uploads: the pipeline (server/photos/) plus the database row that lets items and
 messages refer to a photo by its content key."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import anyio.to_thread
 
 from server.domain.context import Market
 from server.domain.errors import Invalid, TooManyRequests
-from server.photos import PhotoBusy, PhotoRejected, StoredPhoto
+from server.photos.errors import PhotoBusy, PhotoRejected
+from server.photos.store import StoredPhoto
 from server.tables import Photo
 
 

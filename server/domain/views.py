@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from server.domain.rows import as_uuid
+
 
 @dataclass(frozen=True)
 class PhotoView:
@@ -106,7 +108,7 @@ def photo_view(key: str, width: int = 0, height: int = 0) -> PhotoView:
 
 def event_view(row: dict[str, Any]) -> EventView:
     return EventView(
-        id=_uuid(row["id"]),
+        id=as_uuid(row["id"]),
         slug=row["slug"],
         name=row["name"],
         hashtag=row["hashtag"],
@@ -121,8 +123,8 @@ def event_view(row: dict[str, Any]) -> EventView:
 
 def cause_view(row: dict[str, Any]) -> CauseView:
     return CauseView(
-        id=_uuid(row["id"]),
-        event_id=_uuid(row["event"]),
+        id=as_uuid(row["id"]),
+        event_id=as_uuid(row["event"]),
         name=row["name"],
         tag=row["tag"],
         goal=row["goal"],
@@ -132,8 +134,8 @@ def cause_view(row: dict[str, Any]) -> CauseView:
 
 def stall_view(row: dict[str, Any], base_url: str) -> StallView:
     return StallView(
-        id=_uuid(row["id"]),
-        event_id=_uuid(row["event"]),
+        id=as_uuid(row["id"]),
+        event_id=as_uuid(row["event"]),
         code=row["code"],
         number=row["number"],
         location=row["location"],
@@ -148,9 +150,9 @@ def stall_view(row: dict[str, Any], base_url: str) -> StallView:
 
 def item_view(row: dict[str, Any]) -> ItemView:
     return ItemView(
-        id=_uuid(row["id"]),
-        event_id=_uuid(row["event"]),
-        stall_id=_uuid(row["stall"]),
+        id=as_uuid(row["id"]),
+        event_id=as_uuid(row["event"]),
+        stall_id=as_uuid(row["stall"]),
         title=row["title"],
         description=row["description"],
         price=int(row["price"]),
@@ -172,9 +174,9 @@ def item_view(row: dict[str, Any]) -> ItemView:
 
 def sale_view(row: dict[str, Any]) -> SaleView:
     return SaleView(
-        id=_uuid(row["id"]),
-        item_id=_uuid(row["item"]),
-        stall_id=_uuid(row["stall"]),
+        id=as_uuid(row["id"]),
+        item_id=as_uuid(row["item"]),
+        stall_id=as_uuid(row["stall"]),
         quantity=row["quantity"],
         amount=int(row["amount"]),
         currency=row["currency"],
@@ -185,7 +187,3 @@ def sale_view(row: dict[str, Any]) -> SaleView:
 def utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything Souk stores is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))

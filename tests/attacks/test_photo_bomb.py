@@ -3,7 +3,7 @@
 A 154 KB PNG of flat colour can declare 6300x6300 RGBA pixels: 160 MB once decoded, and the
 old pipeline then copied it several times (+500 MB RSS for one upload, +1.1 GB for three at
 once, most of it never given back).  The pipeline now works out what a decode will cost from
-the header and refuses over a budget (server.photos.DECODE_BUDGET), decodes JPEGs reduced,
+the header and refuses over a budget (server.photos.decode.DECODE_BUDGET), decodes JPEGs reduced,
 shrinks in strips instead of copying, runs at most MAX_DECODES decodes at once with a short
 queue (the next upload gets 429 + Retry-After), and hands freed memory back to the OS.
 
@@ -31,16 +31,10 @@ from litestar.di import Provide
 from PIL import ExifTags, Image, ImageDraw
 
 from server.domain.context import Market
-from server.photos import (
-    BUSY_RETRY_AFTER,
-    DECODE_BUDGET,
-    MAX_DECODES,
-    MAX_WAITING,
-    DecodeGate,
-    PhotoBusy,
-    PhotoRejected,
-    PhotoStore,
-)
+from server.photos.decode import DECODE_BUDGET
+from server.photos.errors import PhotoBusy, PhotoRejected
+from server.photos.gate import BUSY_RETRY_AFTER, MAX_DECODES, MAX_WAITING, DecodeGate
+from server.photos.store import PhotoStore
 from tests.conftest import World
 from tests.test_photos import files_under, gps_exif, png_chunk
 
@@ -215,7 +209,7 @@ async def test_48mp_phone_jpeg_is_accepted_and_stored_at_2048(client: httpx.Asyn
 _MEASURE = r"""
 import json, sys, threading
 from pathlib import Path
-from server.photos import PhotoStore
+from server.photos.store import PhotoStore
 
 def status():
     fields = {}

@@ -24,16 +24,13 @@ import httpcore
 import httpx
 import pytest
 
-from server.api.push import MAX_SUBSCRIPTIONS_PER_OWNER
-from server.push_guard import (
-    ForbiddenEndpoint,
-    GuardedBackend,
-    check_endpoint,
-    is_allowed_ip,
-    push_http_client,
-)
+from server.api.webpush import MAX_SUBSCRIPTIONS_PER_OWNER
 from server.tables import Conversation, PushSubscriptionRow
-from server.webpush_sender import PushPayload, PushSender, SendStatus, Subscription, load_or_create_vapid_keys
+from server.webpush.client import PushSender
+from server.webpush.endpoints import ForbiddenEndpoint, check_endpoint, is_allowed_ip
+from server.webpush.keys import load_or_create_vapid_keys
+from server.webpush.messages import PushPayload, SendStatus, Subscription
+from server.webpush.transport import GuardedBackend, push_http_client
 from tests.conftest import World, bearer
 from tests.push_receiver import PushReceiver
 

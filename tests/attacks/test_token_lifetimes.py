@@ -14,7 +14,8 @@ import httpx
 import pytest
 import websockets
 
-from server.auth.tokens import actor_for_token, hash_token
+from server.auth.tokens import hash_token
+from server.domain.actors import actor_for_token
 from server.settings import Settings
 from server.tables import AuthToken, KioskToken
 from tests.conftest import EVENT_BODY, World, bearer, start_server

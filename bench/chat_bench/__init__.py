@@ -1,0 +1,1 @@
+"""The parts of bench_chat.py: the plan, seeding, the sockets, the sends measured, the phases and their report."""

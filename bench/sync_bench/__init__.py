@@ -1,0 +1,1 @@
+"""The parts of bench_sync.py: pulls (in process and over HTTP) and the 500 queued mutations."""
