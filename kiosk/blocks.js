@@ -2,7 +2,8 @@
 // vendors' in their own chats, and those that followed a blocked visitor to a new device from the
 // same address), each with "Lift", which lifts every block of that device at the event.
 
-import { fill, h, HttpError } from "./util.js";
+import { h, replace } from "/app/kit/dom.js";
+import { HttpError } from "/app/kit/http.js";
 
 const $ = (id) => document.getElementById(id);
 const whenFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -27,7 +28,7 @@ async function load() {
     $("blocks-status").textContent = err instanceof HttpError ? err.message : "The list of blocks needs the network.";
     return;
   }
-  fill($("blocks"), rows.length ? rows.map(blockRow) : h("li", { class: "note" }, "Nobody is blocked."));
+  replace($("blocks"), rows.length ? rows.map(blockRow) : h("li", { class: "note" }, "Nobody is blocked."));
 }
 
 function blockRow(row) {

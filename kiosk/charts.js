@@ -1,7 +1,7 @@
 // Bar charts drawn as SVG by hand: readable on a projector, no library.
 // User text (stall and cause names) stays in HTML with dir="auto"; SVG carries bars and numbers.
 
-import { h } from "./util.js";
+import { h } from "/app/kit/dom.js";
 
 const NS = "http://www.w3.org/2000/svg";
 

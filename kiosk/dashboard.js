@@ -1,23 +1,16 @@
 // The organizer's dashboard for one event: live totals and charts, exports, printable signs,
-// kiosk links and moderation. Opened as <base>/kiosk/dashboard/<slug>.
+// kiosk links and moderation. Opened as <base>/kiosk/dashboard/<slug>. Sections of their own:
+// moderation.js (reports, blocking, hiding), blocks.js (blocked visitors), kiosk-tokens.js.
 
 import { barList, columnChart } from "./charts.js";
 import { loadBlocks } from "./blocks.js";
 import { startKioskTokens } from "./kiosk-tokens.js";
-import { LiveSocket } from "./live.js";
-import {
-  bearer,
-  fill,
-  formatMoney,
-  h,
-  HttpError,
-  pathSlug,
-  registerWorker,
-  request,
-  saveBlob,
-  throttle,
-  timeLabel,
-} from "./util.js";
+import { loadModeration, wireModeration } from "./moderation.js";
+import { h, replace } from "/app/kit/dom.js";
+import { HttpError, request } from "/app/kit/http.js";
+import { LiveSocket } from "/app/kit/live.js";
+import { formatMoney } from "/app/kit/money.js";
+import { pathSlug, registerWorker, saveBlob, throttle, timeLabel } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = pathSlug();
@@ -27,14 +20,13 @@ const state = {
   token: localStorage.getItem(TOKEN_KEY),
   totals: null,
   event: null,
-  stalls: [],
-  hiddenStalls: new Map(),
   live: null,
   entered: false,
 };
 
-function api(path, opts = {}) {
-  return request(path, { ...opts, headers: { ...(opts.headers || {}), ...bearer(state.token) } });
+/** A call with the organizer's token: api(path, {method, body, as, timeout}). */
+function api(path, { method = "GET", body, ...opts } = {}) {
+  return request(method, path, { ...opts, json: body, token: state.token });
 }
 
 function problem(text) {
@@ -59,9 +51,8 @@ async function signIn(event) {
   event.preventDefault();
   $("signin-error").textContent = "";
   try {
-    const out = await request("/api/auth/login", {
-      method: "POST",
-      body: { email: $("email").value.trim(), password: $("password").value },
+    const out = await request("POST", "/api/auth/login", {
+      json: { email: $("email").value.trim(), password: $("password").value },
     });
     if (out.role !== "organizer") {
       $("signin-error").textContent = "This is not an organizer account.";
@@ -160,7 +151,7 @@ function renderTotals() {
   const selling = stalls.filter((s) => s.sales > 0).length;
   $("stalls-selling").textContent = `${selling} / ${stalls.length}`;
 
-  fill(
+  replace(
     $("hours-chart"),
     columnChart(
       hourSeries(t.hours || []).map((x) => ({
@@ -172,7 +163,7 @@ function renderTotals() {
     ),
   );
   const causes = t.causes || [];
-  fill(
+  replace(
     $("causes-chart"),
     causes.length
       ? barList(
@@ -182,7 +173,7 @@ function renderTotals() {
       : h("p", { class: "note" }, "No causes at this event."),
   );
   const top = stalls.filter((s) => s.amount > 0).slice(0, 10);
-  fill(
+  replace(
     $("stalls-chart"),
     top.length
       ? barList(
@@ -204,7 +195,7 @@ async function download(button, path, filename) {
     saveBlob(blob, filename);
     if (filename.endsWith(".pdf")) {
       const url = URL.createObjectURL(blob);
-      fill(status, `Saved ${filename}. `, h("a", { href: url, target: "_blank", rel: "noopener" }, "Open it to print"));
+      replace(status, `Saved ${filename}. `, h("a", { href: url, target: "_blank", rel: "noopener" }, "Open it to print"));
     } else {
       status.textContent = `Saved ${filename}.`;
     }
@@ -213,155 +204,6 @@ async function download(button, path, filename) {
   } finally {
     button.disabled = false;
   }
-}
-
-// ---- moderation ------------------------------------------------------------------------------
-
-function modStatus(text) {
-  $("moderation-status").textContent = text;
-}
-
-async function block(deviceId, blocked = true) {
-  try {
-    await api(`/api/events/${encodeURIComponent(slug)}/blocked-devices`, {
-      method: "POST",
-      body: { device_id: deviceId, blocked },
-    });
-    modStatus(blocked ? `Device ${deviceId} can no longer chat at this event.` : `Device ${deviceId} unblocked.`);
-    loadBlocks(slug, api);
-    return true;
-  } catch (err) {
-    modStatus(err instanceof HttpError ? err.message : "No network: try again.");
-    return false;
-  }
-}
-
-async function loadReports() {
-  let reports;
-  try {
-    reports = await api(`/api/events/${encodeURIComponent(slug)}/reports`);
-  } catch (err) {
-    modStatus(err instanceof HttpError ? err.message : "Reports need the network.");
-    return;
-  }
-  fill(
-    $("reports"),
-    reports.length
-      ? reports.map((r) => {
-          // ReportView does not (yet) name the visitor's device or the stall: when the server adds
-          // `device_id` and `stall_code`, one-tap actions appear; until then, block by id below.
-          const actions = [];
-          if (r.device_id && r.sender === "visitor") {
-            const button = h("button", { type: "button", class: "danger" }, "Block this visitor");
-            button.addEventListener("click", async () => {
-              if (await block(r.device_id)) button.replaceWith(h("span", { class: "note" }, "Blocked"));
-            });
-            actions.push(button);
-          }
-          if (r.stall_code && r.sender === "vendor") {
-            actions.push(hideToggle(`/api/stalls/${encodeURIComponent(r.stall_code)}/hidden`, "stall"));
-          }
-          return h(
-            "li",
-            {},
-            h(
-              "div",
-              { class: "grow" },
-              h("strong", { dir: "auto" }, r.body || "(photo)"),
-              h("div", { class: "note" }, `From the ${r.sender} · reported ${timeLabel(new Date(r.created_at))}`),
-              r.reason ? h("div", { dir: "auto" }, `Reason: ${r.reason}`) : null,
-            ),
-            actions,
-          );
-        })
-      : h("li", { class: "note" }, "No reported messages."),
-  );
-}
-
-async function searchItems(event) {
-  event?.preventDefault();
-  const url = new URL(`/api/events/${encodeURIComponent(slug)}/search`, location.origin);
-  url.searchParams.set("q", $("item-q").value);
-  for (const s of ["available", "reserved", "sold"]) url.searchParams.append("state", s);
-  url.searchParams.set("limit", "20");
-  try {
-    const out = await request(url, { timeout: 6000 });
-    fill(
-      $("item-results"),
-      out.hits.length
-        ? out.hits.map((hit) => {
-            const row = h(
-              "li",
-              { "data-item-id": hit.id },
-              h("span", { class: "grow" }, h("span", { dir: "auto" }, hit.title), h("span", { class: "note", dir: "auto" }, ` · ${hit.stall_name} · ${formatMoney(hit.price, hit.currency)}`)),
-            );
-            row.append(hideToggle(`/api/items/${encodeURIComponent(hit.id)}/hidden`, "item"));
-            return row;
-          })
-        : h("li", { class: "note" }, "Nothing found."),
-    );
-  } catch (err) {
-    modStatus(err instanceof HttpError ? err.message : "Search needs the network.");
-  }
-}
-
-/** A Hide / Show again button for an item or a stall. */
-function hideToggle(path, what, initiallyHidden = false, onChange = null) {
-  let hidden = initiallyHidden;
-  const button = h("button", { type: "button", class: hidden ? "" : "danger" }, hidden ? "Show again" : `Hide ${what}`);
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      await api(path, { method: "POST", body: { hidden: !hidden } });
-      hidden = !hidden;
-      button.textContent = hidden ? "Show again" : `Hide ${what}`;
-      button.className = hidden ? "" : "danger";
-      modStatus(hidden ? `The ${what} is hidden from visitors.` : `The ${what} is visible again.`);
-      onChange?.(hidden);
-    } catch (err) {
-      modStatus(err instanceof HttpError ? err.message : "No network: try again.");
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return button;
-}
-
-async function loadStalls() {
-  try {
-    state.stalls = await request(`/api/events/${encodeURIComponent(slug)}/stalls`, { timeout: 6000 });
-  } catch {
-    return;
-  }
-  renderStalls();
-}
-
-function renderStalls() {
-  const q = $("stall-q").value.trim().toLocaleLowerCase();
-  const all = [...state.stalls, ...[...state.hiddenStalls.values()].filter((s) => !state.stalls.some((x) => x.code === s.code))];
-  // Only stalls asked for (and the ones hidden in this session, to show them again).
-  const shown = all
-    .filter((s) =>
-      q
-        ? [s.name, s.number, s.store_tag].some((v) => String(v || "").toLocaleLowerCase().includes(q))
-        : state.hiddenStalls.has(s.code),
-    )
-    .slice(0, 20);
-  fill(
-    $("stall-rows"),
-    !shown.length ? h("li", { class: "note" }, q ? "No stall matches." : "Type a stall's name or number.") : null,
-    shown.map((s) =>
-      h(
-        "li",
-        { "data-stall-code": s.code },
-        h("span", { class: "grow" }, h("strong", {}, s.number || "–"), " ", h("span", { dir: "auto" }, s.name)),
-        hideToggle(`/api/stalls/${encodeURIComponent(s.code)}/hidden`, "stall", state.hiddenStalls.has(s.code), (hidden) => {
-          if (hidden) state.hiddenStalls.set(s.code, s);
-          else state.hiddenStalls.delete(s.code);
-        }),
-      ),
-    ),
-  );
 }
 
 // ---- start -----------------------------------------------------------------------------------
@@ -389,7 +231,7 @@ async function enter() {
   state.entered = true;
   const savedEvent = JSON.parse(localStorage.getItem(EVENT_KEY) || "null");
   if (savedEvent) showEvent(savedEvent);
-  request(`/api/events/${encodeURIComponent(slug)}`)
+  request("GET", `/api/events/${encodeURIComponent(slug)}`)
     .then((event) => {
       showEvent(event);
       localStorage.setItem(EVENT_KEY, JSON.stringify(event));
@@ -402,8 +244,7 @@ async function enter() {
     },
   });
   state.live.start();
-  loadReports();
-  loadStalls();
+  loadModeration();
   startKioskTokens(slug, api);
   loadBlocks(slug, api);
 }
@@ -415,15 +256,8 @@ function wire() {
   $("causes-csv").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/cause-totals.csv`, `${slug}-cause-totals.csv`));
   $("signs-a4").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/signs.pdf?page=a4`, `${slug}-signs-a4.pdf`));
   $("signs-letter").addEventListener("click", (e) => download(e.currentTarget, `/api/events/${encodeURIComponent(slug)}/signs.pdf?page=letter`, `${slug}-signs-letter.pdf`));
-  $("reports-refresh").addEventListener("click", loadReports);
   $("blocks-refresh").addEventListener("click", () => loadBlocks(slug, api));
-  $("item-search").addEventListener("submit", searchItems);
-  $("stall-q").addEventListener("input", renderStalls);
-  $("block-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const id = $("block-device").value.trim();
-    if (id && (await block(id))) $("block-device").value = "";
-  });
+  wireModeration(slug, api);
   window.addEventListener("online", () => state.entered && refresh());
 }
 

@@ -3,7 +3,9 @@
 // and revoke one after a confirm step. A revoked screen is refused (401) at its next check
 // and shows its token gate.
 
-import { fill, h, HttpError, qrSrc } from "./util.js";
+import { h, replace } from "/app/kit/dom.js";
+import { HttpError } from "/app/kit/http.js";
+import { qrSrc } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const whenFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -33,7 +35,7 @@ async function load() {
     status(failure(err, "The list of kiosk screens"));
     return;
   }
-  fill($("kiosk-tokens"), rows.length ? rows.map(tokenRow) : h("li", { class: "note" }, "No kiosk screens yet."));
+  replace($("kiosk-tokens"), rows.length ? rows.map(tokenRow) : h("li", { class: "note" }, "No kiosk screens yet."));
 }
 
 function tokenRow(row) {
@@ -46,7 +48,7 @@ function tokenRow(row) {
     h("span", { class: "note" }, " · created ", h("time", { datetime: created.toISOString() }, whenFormat.format(created))),
   );
   const revoke = h("button", { type: "button", class: "danger", "aria-label": `Revoke ${nameOf(row)}` }, "Revoke");
-  const showRow = () => fill(li, about, revoke);
+  const showRow = () => replace(li, about, revoke);
   revoke.addEventListener("click", () => confirmRevoke(li, row, showRow));
   showRow();
   return li;
@@ -57,7 +59,7 @@ function confirmRevoke(li, row, showRow) {
   const yes = h("button", { type: "button", class: "danger" }, "Yes, revoke");
   const keep = h("button", { type: "button" }, "Keep it");
   const question = h("p", { class: "grow" }, `Revoke “${nameOf(row)}”? That screen stops showing the market at its next check.`);
-  fill(li, question, h("span", { class: "tools" }, yes, keep));
+  replace(li, question, h("span", { class: "tools" }, yes, keep));
   keep.focus();
   keep.addEventListener("click", () => {
     showRow();
@@ -70,7 +72,7 @@ function confirmRevoke(li, row, showRow) {
       await section.api(`${section.base}/${encodeURIComponent(row.id)}`, { method: "DELETE" });
       status(`Revoked “${nameOf(row)}”: that screen now asks for a new kiosk link.`);
       li.remove();
-      if (!$("kiosk-tokens").children.length) fill($("kiosk-tokens"), h("li", { class: "note" }, "No kiosk screens yet."));
+      if (!$("kiosk-tokens").children.length) replace($("kiosk-tokens"), h("li", { class: "note" }, "No kiosk screens yet."));
       $("kiosk-label").focus();
     } catch (err) {
       status(failure(err, "Revoking"));
@@ -98,7 +100,7 @@ async function create(event) {
         copy.textContent = "Select the link to copy it";
       }
     });
-    fill(
+    replace(
       box,
       h(
         "div",
@@ -121,6 +123,6 @@ async function create(event) {
     status("");
     await load();
   } catch (err) {
-    fill(box, h("p", { class: "form-error" }, failure(err, "Creating a kiosk link")));
+    replace(box, h("p", { class: "form-error" }, failure(err, "Creating a kiosk link")));
   }
 }

@@ -1,18 +1,17 @@
-// The kiosk's local copy of one event, kept in IndexedDB and in memory, filled and kept up to
-// date with the sync protocol (POST /api/sync/pull with an anonymous device token).
-//
-// Records are state: {entity, id, op, version, data}. A record is applied only when its
-// version is at least the stored one (newer wins); op "delete" leaves a tombstone so an older
-// upsert arriving later cannot bring the entity back. A first pull (or a `reset`) is a
-// snapshot of several pages: it is gathered whole and then swapped in with one transaction,
-// so a connection lost half-way never leaves the kiosk with half a market.
+// The kiosk's local copy of one event: in memory for drawing, saved to IndexedDB for the next
+// start, filled and kept up to date with the sync protocol (POST /api/sync/pull with an
+// anonymous device token). The rules (newer version wins, tombstones, the whole snapshot
+// swapped in at once) and the pull loop are the kit's (/app/kit/replica.js), the app's too.
 
-import { openDB, transact, done } from "./idb.js";
-import { request, HttpError, bearer } from "./util.js";
+import { HttpError, request } from "/app/kit/http.js";
+import { openDB, promisify, transact } from "/app/kit/idb.js";
+import { applyChange, folded, isTombstone, pullToHead, recordKey } from "/app/kit/replica.js";
 
 const ENTITIES = new Set(["event", "stall", "cause", "item", "totals"]);
 const PAGE = 500;
 const DEVICE_KEY = "souk.kiosk.device";
+
+const emptyMaps = () => Object.fromEntries([...ENTITIES].map((e) => [e, new Map()]));
 
 export class Replica {
   static async open(slug) {
@@ -24,13 +23,13 @@ export class Replica {
   constructor(slug) {
     this.slug = slug;
     this.db = null;
-    this.maps = Object.fromEntries([...ENTITIES].map((e) => [e, new Map()]));
+    this.maps = emptyMaps(); // entity -> id -> record
+    this.tombstones = new Map(); // key -> tombstone
     this.cursor = null;
     this.complete = false; // a snapshot has been taken and followed to the log head at least once
     this.syncedAt = null;
     this.listeners = new Set();
-    this.pulling = null;
-    this.again = false;
+    this.pull = folded(() => this._pullAll());
   }
 
   async _load() {
@@ -43,11 +42,12 @@ export class Replica {
       console.warn("kiosk: IndexedDB unavailable, keeping the replica in memory only", err);
       return;
     }
-    const [records, meta] = await transact(this.db, ["records", "meta"], "readonly", (s) => [
-      done(s.records.getAll()),
-      done(s.meta.get("state")),
-    ]).then((pending) => Promise.all(pending));
-    for (const rec of records) this.maps[rec.entity]?.set(rec.id, rec);
+    const [records, meta] = await transact(this.db, ["records", "meta"], "readonly", (s) =>
+      Promise.all([promisify(s.records.getAll()), promisify(s.meta.get("state"))]));
+    for (const rec of records) {
+      if (isTombstone(rec)) this.tombstones.set(rec.key, rec);
+      else this.maps[rec.entity]?.set(rec.id, rec);
+    }
     this.cursor = meta?.cursor ?? null;
     this.complete = Boolean(meta?.complete);
     this.syncedAt = meta?.syncedAt ? new Date(meta.syncedAt) : null;
@@ -56,14 +56,16 @@ export class Replica {
   // ---- reading ---------------------------------------------------------------------------
 
   live(entity) {
-    const out = [];
-    for (const rec of this.maps[entity].values()) if (!rec.deleted) out.push(rec.data);
-    return out;
+    return [...this.maps[entity].values()].map((rec) => rec.data);
   }
 
   get(entity, id) {
-    const rec = this.maps[entity].get(String(id));
-    return rec && !rec.deleted ? rec.data : null;
+    return this.maps[entity].get(String(id))?.data ?? null;
+  }
+
+  /** Whether the server deleted it (a tombstone remembers that). */
+  isDeleted(entity, id) {
+    return this.tombstones.has(recordKey(entity, String(id)));
   }
 
   get hasData() {
@@ -111,25 +113,24 @@ export class Replica {
 
   // ---- writing ---------------------------------------------------------------------------
 
-  /** Apply records (state, not operations); returns the set of entities that changed. */
-  _merge(changes, into = this.maps) {
+  /** Apply records into `maps`/`tombstones`; returns the entities that changed and what to save. */
+  _merge(changes, maps = this.maps, tombstones = this.tombstones) {
     const touched = new Set();
     const written = [];
     for (const change of changes) {
       if (!ENTITIES.has(change.entity)) continue;
       const id = String(change.id);
-      const current = into[change.entity].get(id);
-      if (current && current.version > change.version) continue;
-      const rec = {
-        key: `${change.entity}:${id}`,
-        entity: change.entity,
-        id,
-        version: change.version,
-        deleted: change.op === "delete",
-        data: change.op === "delete" ? null : change.data,
-      };
-      into[change.entity].set(id, rec);
-      written.push(rec);
+      const key = recordKey(change.entity, id);
+      const next = applyChange(maps[change.entity].get(id) ?? tombstones.get(key), change);
+      if (!next) continue;
+      if (isTombstone(next)) {
+        maps[change.entity].delete(id);
+        tombstones.set(key, next);
+      } else {
+        tombstones.delete(key);
+        maps[change.entity].set(id, next);
+      }
+      written.push(next);
       touched.add(change.entity);
     }
     return { touched, written };
@@ -144,12 +145,12 @@ export class Replica {
     if (touched.size) this._emit(touched);
   }
 
-  async _persist(written, state, replaceAll) {
+  async _persist(written, replaceAll) {
     if (!this.db) return;
     await transact(this.db, ["records", "meta"], "readwrite", (s) => {
       if (replaceAll) s.records.clear();
       for (const rec of written) s.records.put(rec);
-      s.meta.put(state, "state");
+      s.meta.put(this._state(), "state");
     });
   }
 
@@ -158,85 +159,52 @@ export class Replica {
   async _deviceToken(renew = false) {
     let token = localStorage.getItem(DEVICE_KEY);
     if (!token || renew) {
-      token = (await request("/api/devices", { method: "POST" })).token;
+      token = (await request("POST", "/api/devices")).token;
       localStorage.setItem(DEVICE_KEY, token);
     }
     return token;
   }
 
-  /** Pull until caught up. Calls while a pull runs are folded into one more pull after it. */
-  pull() {
-    if (this.pulling) {
-      this.again = true;
-      return this.pulling;
-    }
-    this.pulling = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this._pullAll();
-        } while (this.again);
-      } finally {
-        this.pulling = null;
-      }
-    })();
-    return this.pulling;
-  }
-
   async _call(cursor) {
-    let token = await this._deviceToken();
-    const body = { event: this.slug, cursor, limit: PAGE };
+    const json = { event: this.slug, cursor, limit: PAGE };
     try {
-      return await request("/api/sync/pull", { method: "POST", body, headers: bearer(token), timeout: 20_000 });
+      return await request("POST", "/api/sync/pull", { json, token: await this._deviceToken() });
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 401)) throw err;
-      token = await this._deviceToken(true);
-      return request("/api/sync/pull", { method: "POST", body, headers: bearer(token), timeout: 20_000 });
+      return request("POST", "/api/sync/pull", { json, token: await this._deviceToken(true) });
     }
   }
 
+  /** Pull until caught up (calls while a pull runs are folded into one more pull after it). */
   async _pullAll() {
-    if (!this.cursor) {
-      await this._snapshot();
-      return;
-    }
-    for (;;) {
-      const page = await this._call(this.cursor);
-      if (page.reset) {
-        await this._snapshot();
-        return;
-      }
-      const { touched, written } = this._merge(page.changes);
-      this.cursor = page.cursor;
-      this.syncedAt = new Date();
-      await this._persist(written, this._state(), false);
-      if (touched.size) this._emit(touched);
-      if (!page.has_more) break;
-    }
+    await pullToHead({
+      cursor: this.cursor,
+      fetchPage: (cursor) => this._call(cursor),
+      apply: (page, fresh) => (fresh ? this._swap(page) : this._apply(page)),
+    });
     this._emit(new Set(["sync"]));
   }
 
-  async _snapshot() {
-    const fresh = Object.fromEntries([...ENTITIES].map((e) => [e, new Map()]));
-    let cursor = null;
-    for (;;) {
-      const page = await this._call(cursor);
-      if (page.reset) {
-        // The server forgot where we were mid-snapshot (compaction): begin again.
-        for (const map of Object.values(fresh)) map.clear();
-        cursor = null;
-        continue;
-      }
-      this._merge(page.changes, fresh);
-      cursor = page.cursor;
-      if (!page.has_more) break;
-    }
-    this.maps = fresh;
-    this.cursor = cursor;
+  async _apply(page) {
+    const { touched, written } = this._merge(page.changes);
+    this.cursor = page.cursor;
+    this.syncedAt = new Date();
+    await this._persist(written, false);
+    if (touched.size) this._emit(touched);
+  }
+
+  /** A whole snapshot: a fresh copy built aside, then swapped in (memory and disk) at once. */
+  async _swap(page) {
+    const maps = emptyMaps();
+    const tombstones = new Map();
+    this._merge(page.changes, maps, tombstones);
+    this.maps = maps;
+    this.tombstones = tombstones;
+    this.cursor = page.cursor;
     this.complete = true;
     this.syncedAt = new Date();
-    const all = Object.values(fresh).flatMap((m) => [...m.values()]);
-    await this._persist(all, this._state(), true);
+    const all = [...Object.values(maps).flatMap((m) => [...m.values()]), ...tombstones.values()];
+    await this._persist(all, true);
     this._emit(new Set([...ENTITIES, "sync"]));
   }
 

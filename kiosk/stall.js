@@ -2,20 +2,11 @@
 // (kept current by pokes), and — once the vendor signs in — a big cue when a visitor messages.
 // Message bodies are never shown: the screen faces the public.
 
-import { LiveSocket } from "./live.js";
-import {
-  bearer,
-  fill,
-  formatMoney,
-  h,
-  HttpError,
-  pathSlug,
-  registerWorker,
-  request,
-  STATE_LABELS,
-  throttle,
-  timeLabel,
-} from "./util.js";
+import { h, replace } from "/app/kit/dom.js";
+import { HttpError, request } from "/app/kit/http.js";
+import { LiveSocket } from "/app/kit/live.js";
+import { formatMoney } from "/app/kit/money.js";
+import { pathSlug, registerWorker, STATE_LABELS, throttle, timeLabel } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const code = pathSlug();
@@ -30,16 +21,16 @@ function problem(text) {
 }
 
 async function load() {
-  const stall = await request(`/api/stalls/${encodeURIComponent(code)}`, { timeout: 6000 });
-  const event = await request(`/api/events/${encodeURIComponent(stall.event_id)}`, { timeout: 6000 });
-  const items = await request(`/api/stalls/${encodeURIComponent(code)}/items`, { timeout: 8000 });
+  const stall = await request("GET", `/api/stalls/${encodeURIComponent(code)}`, { timeout: 6000 });
+  const event = await request("GET", `/api/events/${encodeURIComponent(stall.event_id)}`, { timeout: 6000 });
+  const items = await request("GET", `/api/stalls/${encodeURIComponent(code)}/items`, { timeout: 8000 });
   Object.assign(state, { stall, event, items });
   localStorage.setItem(CACHE_KEY, JSON.stringify({ stall, event, items, at: Date.now() }));
 }
 
 const reloadItems = throttle(async () => {
   try {
-    state.items = await request(`/api/stalls/${encodeURIComponent(code)}/items`, { timeout: 8000 });
+    state.items = await request("GET", `/api/stalls/${encodeURIComponent(code)}/items`, { timeout: 8000 });
     localStorage.setItem(CACHE_KEY, JSON.stringify({ stall: state.stall, event: state.event, items: state.items, at: Date.now() }));
     renderItems();
   } catch (err) {
@@ -77,7 +68,7 @@ function renderItems() {
   const items = [...state.items].sort(
     (a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || String(a.title).localeCompare(String(b.title)),
   );
-  fill(
+  replace(
     $("items"),
     items.length
       ? items.map((item) =>
@@ -195,14 +186,14 @@ function signOut(message) {
   const token = localStorage.getItem(TOKEN_KEY);
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(`${TOKEN_KEY}.name`);
-  if (token && !message) request("/api/auth/logout", { method: "POST", headers: bearer(token) }).catch(() => {});
+  if (token && !message) request("POST", "/api/auth/logout", { token }).catch(() => {});
   connect();
   renderVendor(message);
 }
 
 // A vendor account may run stalls at several markets, but this screen is for one stall only.
 async function ownsThisStall(token) {
-  const mine = await request("/api/vendors/me/stalls", { headers: bearer(token), timeout: 6000 });
+  const mine = await request("GET", "/api/vendors/me/stalls", { token, timeout: 6000 });
   return mine.some((stall) => stall.code === code);
 }
 
@@ -228,12 +219,11 @@ async function signIn(event) {
     /* no audio */
   }
   try {
-    const out = await request("/api/auth/login", {
-      method: "POST",
-      body: { email: $("email").value.trim(), password: $("password").value },
+    const out = await request("POST", "/api/auth/login", {
+      json: { email: $("email").value.trim(), password: $("password").value },
     });
     if (out.role !== "vendor" || !(await ownsThisStall(out.token))) {
-      request("/api/auth/logout", { method: "POST", headers: bearer(out.token) }).catch(() => {});
+      request("POST", "/api/auth/logout", { token: out.token }).catch(() => {});
       $("signin-error").textContent = "This account does not run this stall: sign in with the stall's own vendor account.";
       return;
     }

@@ -1,5 +1,5 @@
-// The kiosk's service worker (scope /kiosk/): the three page shells and their modules come
-// from the cache, so a kiosk reloaded while the venue Wi-Fi is down still starts, and never
+// The kiosk's service worker (scope /kiosk/): the three page shells and their modules (the
+// kiosk's own under /kiosk-assets/, the shared toolkit's under /app/kit/) come from the cache, so a kiosk reloaded while the venue Wi-Fi is down still starts, and never
 // shows the browser's error page. QR images and photo thumbnails are kept as they are fetched.
 // API calls are not touched: the pages handle a missing network themselves.
 
@@ -9,6 +9,7 @@ const BUILD = { version: "dev", shell: [], pages: { kiosk: "kiosk.html", stall: 
 const SHELL = `souk-kiosk-shell-${BUILD.version}`;
 const RUNTIME = "souk-kiosk-runtime-v1";
 const ASSETS = "/kiosk-assets/";
+const KIT = "/app/kit/"; // the toolkit shared with the app (pwa/kit/), listed in BUILD.shell too
 const RUNTIME_LIMIT = 1500;
 
 self.addEventListener("install", (event) => {
@@ -103,7 +104,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && url.pathname.startsWith("/kiosk/")) {
     event.respondWith(navigation(request));
-  } else if (url.pathname.startsWith(ASSETS)) {
+  } else if (url.pathname.startsWith(ASSETS) || url.pathname.startsWith(KIT)) {
     event.respondWith(asset(request));
   } else if (KEPT.some((re) => re.test(url.pathname))) {
     event.respondWith(keep(request));

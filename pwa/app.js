@@ -1,6 +1,6 @@
 // The app's entry: works out which market this is, renders the route from the replica at once,
 // then syncs (pull), pushes the outbox, and listens on the realtime socket.
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import { on } from "./bus.js";
 import * as data from "./data.js";
 import { PLACEHOLDER } from "./dom.js";

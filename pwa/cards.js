@@ -1,7 +1,7 @@
 // Pieces several views share: an item row, a stall row, a pending mark, a favourite button.
 import { h, photo, stateLabel, userText } from "./dom.js";
 import { toggleFavourite } from "./data.js";
-import { formatMoney } from "./money.js";
+import { formatMoney } from "./kit/money.js";
 
 export function pendingMark(text = "Waiting to send") {
   return h("span", { class: "mark pending", title: "Saved on this phone; it will be sent when there is a connection" },

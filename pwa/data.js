@@ -1,7 +1,7 @@
 // What the views show: the replica with the outbox laid over it (overlay.js), read fresh
 // from IndexedDB each time, so every tab and the service worker agree.
 import { emit } from "./bus.js";
-import { getAll, promisify } from "./idb.js";
+import { getAll, promisify } from "./kit/idb.js";
 import { pending } from "./outbox.js";
 import { forgetPhotos, overlayConversations, overlayItems, overlayMessages, overlayStall } from "./overlay.js";
 import * as replica from "./replica.js";

@@ -1,39 +1,13 @@
-// Building DOM without a framework: h(tag, props, ...children). Text is always set as text,
-// never as HTML, so user content cannot inject markup.
-const PROPS = new Set(["value", "checked", "disabled", "hidden", "selected", "multiple", "required"]);
+// The app's view helpers (photos, form fields, dates, item states), built with the kit's
+// element builder, which views import from here too.
+import { append, h, replace } from "./kit/dom.js";
+
+export { append, h, replace };
 export const PLACEHOLDER = "/app/icons/placeholder.svg";
-
-export function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value == null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "text") el.textContent = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
-    else if (PROPS.has(key)) el[key] = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  append(el, children);
-  return el;
-}
-
-export function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
 
 // Text someone typed (titles, names, messages): its own direction, whatever the page's.
 export function userText(tag, text, props = {}) {
   return h(tag, { ...props, dir: "auto" }, text || "");
-}
-
-export function replace(el, ...children) {
-  el.replaceChildren();
-  return append(el, children);
 }
 
 // A photo in a fixed box (no layout jump); a placeholder if it cannot be loaded.

@@ -1,8 +1,8 @@
 // Who this browser is to the server: an anonymous visitor device (always), and a vendor
 // while one is signed in. Tokens live in IndexedDB so the service worker can use them too.
 // Each identity has its own outbox client (client id + next mutation number) in "client:<kind>".
-import { request } from "./api.js";
-import { getAll, promisify } from "./idb.js";
+import { request } from "./kit/http.js";
+import { getAll, promisify } from "./kit/idb.js";
 import { kvGet, tx } from "./store.js";
 import { uuid, withLock } from "./util.js";
 

@@ -1,7 +1,7 @@
 // The fallback lock where the Web Locks API is missing: a lease row in IndexedDB, taken in a
 // readwrite transaction (so two takers cannot both win) and lapsing after LEASE_MS, so a tab
 // or worker killed while holding it cannot block everyone forever.
-import { promisify } from "./idb.js";
+import { promisify } from "./kit/idb.js";
 import { tx } from "./store.js";
 
 const LEASE_MS = 30000;

@@ -1,59 +1,50 @@
-// The realtime socket (/api/live): the first frame authenticates; then pokes ask for a pull,
-// messages, receipts, typing and item changes arrive as they happen. It reconnects with
-// backoff while the browser is online and pings every 30 s (which also keeps presence fresh).
-import { request } from "./api.js";
+// The app's realtime channel (/api/live) over the kit's socket (kit/live.js: back-off, pings,
+// a silent socket replaced): the first frame authenticates; then pokes ask for a pull, and
+// messages, receipts, typing and item changes arrive as they happen.
 import { emit } from "./bus.js";
+import { request } from "./kit/http.js";
+import { LiveSocket } from "./kit/live.js";
 import { applyData, markReceipt, patchItem } from "./replica.js";
-
-const PING_MS = 30000;
 
 export class Live {
   constructor({ identity, slug, onPoke }) {
     this.identity = identity; // async () => identity or null
     this.slug = slug; // () => event slug or null
     this.onPoke = onPoke;
-    this.socket = null;
-    this.attempt = 0;
-    this.timer = null;
-    this.stopped = false;
-    addEventListener("online", () => this.connect(true));
-    addEventListener("offline", () => this.socket?.close());
+    this.current = null; // the identity the socket authenticates with
+    this.socket = new LiveSocket("/api/live", {
+      expectPong: true,
+      firstFrame: async () => {
+        this.current = (await this.identity()) || this.current; // a refused token may have been renewed since
+        return this.current ? { type: "auth", token: this.current.token, event: this.slug() || undefined } : null;
+      },
+      isReady: (frame) => frame.type === "ready",
+      onState: (state) => emit("live", { connected: state === "live" }),
+      onFrame: (frame) => this.frame(frame),
+      onClose: (code) => {
+        if (code === 4401) this.onPoke(); // token refused: a pull takes a new one, then we reconnect
+      },
+    });
   }
 
-  async connect(now = false) {
-    if (now) this.attempt = 0;
-    clearTimeout(this.timer);
-    if (this.stopped || !navigator.onLine || (this.socket && this.socket.readyState <= 1)) return;
-    const identity = await this.identity();
-    if (!identity) return;
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`;
-    const socket = new WebSocket(url);
-    this.socket = socket;
-    this.side = identity.kind === "vendor" ? "vendor" : "visitor";
-    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: identity.token, event: this.slug() || undefined }));
-    socket.onmessage = (event) => this.frame(event.data);
-    socket.onclose = (event) => {
-      clearInterval(this.pinger);
-      if (this.socket === socket) this.socket = null;
-      emit("live", { connected: false });
-      if (event.code === 4401) this.onPoke(); // token refused: a pull takes a new one, then we reconnect
-      if (!this.stopped && navigator.onLine) {
-        this.attempt += 1;
-        const delay = Math.min(60000, 1000 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
-        this.timer = setTimeout(() => this.connect(), delay);
-      }
-    };
+  get side() {
+    return this.current?.kind === "vendor" ? "vendor" : "visitor";
   }
 
+  // Open the socket as whoever is signed in now (nothing to open without an identity).
+  async connect() {
+    this.current = await this.identity();
+    if (this.current) this.socket.start();
+  }
+
+  // Someone else signed in (or out): a new socket with their identity.
   restart() {
-    const old = this.socket;
-    this.socket = null;
-    old?.close();
-    this.connect(true);
+    this.socket.stop();
+    this.connect();
   }
 
   send(frame) {
-    if (this.socket?.readyState === 1) this.socket.send(JSON.stringify(frame));
+    this.socket.send(frame);
   }
 
   // Tell the sender their message reached this phone ("delivered"; "read" waits for the thread).
@@ -65,21 +56,9 @@ export class Live {
     }).catch(() => {});
   }
 
-  async frame(raw) {
-    let frame;
-    try {
-      frame = JSON.parse(raw);
-    } catch {
-      return;
-    }
+  async frame(frame) {
     switch (frame.type) {
       case "ready":
-        this.attempt = 0;
-        clearInterval(this.pinger);
-        this.pinger = setInterval(() => this.send({ type: "ping" }), PING_MS);
-        emit("live", { connected: true });
-        this.onPoke();
-        break;
       case "poke":
         this.onPoke();
         break;

@@ -9,9 +9,9 @@
 //   a "rejected" answer moves the entry to the rejections list, shown with its reason.
 // - Photos travel with their entry as a Blob and are uploaded first; the mutation then names
 //   the stored photo's key.
-import { ApiError, request } from "./api.js";
+import { HttpError, request } from "./kit/http.js";
 import { emit } from "./bus.js";
-import { getAll, promisify } from "./idb.js";
+import { getAll, promisify } from "./kit/idb.js";
 import { forgetIdentity, getIdentity, newClient } from "./identity.js";
 import { applyInto, recordKey } from "./replica.js";
 import { tx } from "./store.js";
@@ -79,13 +79,13 @@ async function drain() {
     } catch (error) {
       // A gap, or a client id the server binds to someone else: the numbering is broken, so
       // carry the queued entries over to a new client (they are idempotent by their UUIDs).
-      const broken = error instanceof ApiError && (error.status === 409 || error.status === 403
+      const broken = error instanceof HttpError && (error.status === 409 || error.status === 403
         || (error.status === 422 && error.field === "mutations"));
       if (broken && round < 5) {
         await renumber(owner);
         continue;
       }
-      if (error instanceof ApiError && error.status === 401 && owner === "vendor") {
+      if (error instanceof HttpError && error.status === 401 && owner === "vendor") {
         // The vendor's session ended: their entries wait for the next sign-in; others go on.
         await forgetIdentity("vendor");
         emit("signed-out", { kind: "vendor" });
@@ -122,7 +122,7 @@ async function uploadPhotos(entries, token) {
       const answer = await request("POST", "/api/photos", { token, form, timeout: 120000 });
       entry.photo_key = answer.photo.key;
     } catch (error) {
-      if (!(error instanceof ApiError) || error.retryable) throw error;
+      if (!(error instanceof HttpError) || error.retryable) throw error;
       entry.photo_error = error.message; // this photo will never be accepted: send without it
     }
     entry.args = withPhoto(entry.name, entry.args, entry.photo_key);

@@ -1,5 +1,5 @@
 // "Notify me": Web Push, subscribed only when the person taps the button (never on load).
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import { h } from "./dom.js";
 import { worker } from "./install.js";
 import { kvGet, kvSet } from "./store.js";

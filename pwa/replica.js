@@ -1,53 +1,26 @@
-// The replica: the server's state of the event, as pulled (state-based records, not operations).
-// A record replaces the stored one unless the stored one is newer (`version`); a delete removes
-// it. Applying a record twice, or an old one late, leaves the same replica: retries are safe.
+// The app's replica: the server's state of the event, as pulled, in the IndexedDB "records" store
+// (indexed by entity, event and parent). The rules (newer version wins, tombstones, receipts
+// that only move forward) are the kit's (kit/replica.js), shared with the kiosk.
 // Local pending changes are never written here; views lay the outbox over it (overlay.js).
 import { emit } from "./bus.js";
-import { getAll, promisify } from "./idb.js";
+import { getAll, promisify } from "./kit/idb.js";
+import { applyChange, isTombstone, recordKey } from "./kit/replica.js";
 import { tx } from "./store.js";
 
 const EVENT_ENTITIES = new Set(["event", "cause", "stall", "item", "totals"]);
 
-export const recordKey = (entity, id) => `${entity}:${id}`;
+export { recordKey };
 
-function toRecord(entity, id, version, data) {
-  const event_id = entity === "event" || entity === "totals" ? id : data?.event_id ?? null;
-  const parent = entity === "message" ? data.conversation_id : data?.stall_id ?? null;
-  return { key: recordKey(entity, id), entity, id, version: version ?? data?.version ?? 1, event_id, parent, data };
-}
-
-// Receipts only ever move forward, even if an older copy of a message arrives later.
-function merged(existing, incoming) {
-  if (!existing) return incoming;
-  if (incoming.version < existing.version) return existing;
-  if (incoming.entity === "message") {
-    const data = { ...incoming.data };
-    for (const field of ["delivered_at", "read_at"]) data[field] = data[field] || existing.data[field] || null;
-    return { ...incoming, data };
-  }
-  return incoming;
-}
-
-// Apply pulled changes inside an open transaction on "records".
+// Apply pulled changes inside an open transaction on "records" (the rules: kit/replica.js).
 async function applyInto(records, changes) {
-  const keys = changes.map((c) => recordKey(c.entity, c.id));
+  const keys = [...new Set(changes.map((c) => recordKey(c.entity, c.id)))];
   const stored = new Map();
-  const found = await Promise.all([...new Set(keys)].map((k) => promisify(records.get(k))));
-  for (const record of found) if (record) stored.set(record.key, record);
+  for (const record of await Promise.all(keys.map((k) => promisify(records.get(k))))) if (record) stored.set(record.key, record);
   for (const change of changes) {
-    const key = recordKey(change.entity, change.id);
-    const existing = stored.get(key);
-    if (change.op === "delete") {
-      if (!existing || change.version >= existing.version) {
-        records.delete(key);
-        stored.delete(key);
-      }
-      continue;
-    }
-    const next = merged(existing, toRecord(change.entity, change.id, change.version, change.data));
-    if (next !== existing) {
+    const next = applyChange(stored.get(recordKey(change.entity, change.id)), change);
+    if (next) {
       records.put(next);
-      stored.set(key, next);
+      stored.set(next.key, next);
     }
   }
 }
@@ -83,7 +56,7 @@ export { applyInto };
 export async function patchItem(id, { state, quantity, version }) {
   const changed = await tx("records", "readwrite", async ({ records }) => {
     const record = await promisify(records.get(recordKey("item", id)));
-    if (!record || version <= record.version) return false;
+    if (!record || isTombstone(record) || version <= record.version) return false;
     records.put({ ...record, version, data: { ...record.data, state, quantity, version } });
     return true;
   });

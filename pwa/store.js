@@ -1,6 +1,6 @@
 // Souk's IndexedDB: the replica of the event, the outbox, and small settings.
 // Shared by the pages and the service worker (no window/document here).
-import { openDB, promisify, transact } from "./idb.js";
+import { openDB, promisify, transact } from "./kit/idb.js";
 
 const NAME = "souk";
 const VERSION = 1;

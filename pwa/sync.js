@@ -1,34 +1,17 @@
-// The pull loop: bring the replica up to date from the cursor; the first pull of an event is a
-// snapshot of all of it (paged by the server). `reset: true` means the server no longer has
-// our place in its log: the snapshot again, swapped in whole.
-import { ApiError, request } from "./api.js";
+// The pull loop: bring the replica up to date from the cursor (the kit's pullToHead: the first
+// pull of an event, or a `reset` when the server no longer has our place in its log, is the
+// whole snapshot, swapped in at once). Here: which identity pulls, and where its cursor lives.
 import { emit } from "./bus.js";
 import { activeIdentity, deviceIdentity, forgetIdentity } from "./identity.js";
+import { HttpError, request } from "./kit/http.js";
+import { folded, pullToHead } from "./kit/replica.js";
 import { applyPage } from "./replica.js";
 import { kvGet, kvSet } from "./store.js";
 
 const PAGE = 500;
-let running = null;
-let again = false;
 
 // Pull now; calls made while a pull runs schedule exactly one more afterwards.
-export function pull(slug) {
-  if (running) {
-    again = true;
-    return running;
-  }
-  running = (async () => {
-    try {
-      do {
-        again = false;
-        await pullOnce(slug);
-      } while (again);
-    } finally {
-      running = null;
-    }
-  })();
-  return running;
-}
+export const pull = folded(pullOnce);
 
 // A cursor belongs to whoever pulled with it: a visitor's cursor has skipped past conversations
 // that were not theirs, which a vendor signing in on the same phone must still get in full.
@@ -39,51 +22,25 @@ const pullPage = (slug, token, cursor) =>
 
 async function pullOnce(slug) {
   let identity = (await activeIdentity()) || (await deviceIdentity());
-  let cursorKey = cursorKeyFor(slug, identity);
-  let cursor = (await kvGet(cursorKey)) ?? null;
-  let resets = 0;
-  for (let page = 0; page < 1000; page++) {
-    let answer;
+  for (let attempt = 0; ; attempt++) {
+    const cursorKey = cursorKeyFor(slug, identity);
     try {
-      answer = await pullPage(slug, identity.token, cursor);
+      await pullToHead({
+        cursor: (await kvGet(cursorKey)) ?? null,
+        fetchPage: (cursor) => pullPage(slug, identity.token, cursor),
+        apply: async (page, fresh) => {
+          await applyPage(page.changes, { cursorKey, cursor: page.cursor, fresh });
+          emit("pulled", { slug, snapshot: page.snapshot });
+        },
+      });
+      break;
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) {
-        identity = await expired(identity);
-        cursorKey = cursorKeyFor(slug, identity);
-        cursor = (await kvGet(cursorKey)) ?? null;
-        continue;
-      }
-      throw error;
+      if (!(error instanceof HttpError && error.status === 401) || attempt >= 3) throw error;
+      identity = await expired(identity); // and start again from that identity's own cursor
     }
-    let fresh = cursor === null;
-    if (answer.reset) {
-      if (++resets > 3) throw new Error("The server keeps asking to start over; try again later");
-      answer = await wholeSnapshot(slug, identity.token);
-      if (!answer) continue; // reset again half-way: ask again
-      fresh = true;
-    }
-    await applyPage(answer.changes, { cursorKey, cursor: answer.cursor, fresh });
-    cursor = answer.cursor;
-    emit("pulled", { slug, snapshot: answer.snapshot });
-    if (!answer.has_more) break;
   }
   await kvSet(`synced:${slug}`, new Date().toISOString());
   emit("synced", { slug });
-}
-
-// The server no longer has our place in its log (it was compacted): take the snapshot again, all
-// of it, and swap it in with one transaction, so the replica we have stays whole and usable
-// offline until every page of the new one is here. Null if the server resets us again mid-way.
-async function wholeSnapshot(slug, token) {
-  const changes = [];
-  let cursor = null;
-  for (;;) {
-    const answer = await pullPage(slug, token, cursor);
-    if (answer.reset) return null;
-    changes.push(...answer.changes);
-    cursor = answer.cursor;
-    if (!answer.snapshot || !answer.has_more) return { changes, cursor, has_more: answer.has_more, snapshot: true };
-  }
 }
 
 // A token the server no longer knows: a vendor must sign in again; a visitor gets a new device.

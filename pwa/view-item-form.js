@@ -4,7 +4,7 @@ import { pendingMark } from "./cards.js";
 import * as data from "./data.js";
 import { field, h, photo, replace } from "./dom.js";
 import { getIdentity } from "./identity.js";
-import { formatMoney, minorDigits, parseMoney } from "./money.js";
+import { formatMoney, minorDigits, parseMoney } from "./kit/money.js";
 import { resizePhoto } from "./photo.js";
 import * as replica from "./replica.js";
 import { uuid } from "./util.js";

@@ -2,7 +2,7 @@
 import { favouriteButton, pendingMark } from "./cards.js";
 import * as data from "./data.js";
 import { h, photo, replace, stateLabel, userText } from "./dom.js";
-import { formatMoney } from "./money.js";
+import { formatMoney } from "./kit/money.js";
 import * as replica from "./replica.js";
 
 export async function mount(main, route, app) {

@@ -1,6 +1,6 @@
 // Quick replies: a vendor's saved answers, one tap in a conversation. Kept on the server
 // (they need a connection to change) and copied here for offline use.
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import { empty } from "./cards.js";
 import { field, h, replace, userText } from "./dom.js";
 import { getIdentity } from "./identity.js";

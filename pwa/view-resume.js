@@ -3,7 +3,7 @@
 // this device (POST /api/devices/resume-code); "I have a code" spends one typed here
 // (POST /api/devices/resume) and makes this browser that same visitor device. Both need a
 // connection; nothing here goes through the outbox.
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import * as data from "./data.js";
 import { field, h, replace, when } from "./dom.js";
 import { deviceIdentity, getIdentity, saveIdentity } from "./identity.js";

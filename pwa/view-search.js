@@ -1,12 +1,12 @@
 // The market's front page: search as you type (the server's search when online, the local
 // index over the replica when not), filters and sort, and the list of stalls.
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import { empty, itemRow, stallRow } from "./cards.js";
 import * as data from "./data.js";
 import { field, h, replace, userText } from "./dom.js";
-import { parseMoney } from "./money.js";
+import { parseMoney } from "./kit/money.js";
 import * as replica from "./replica.js";
-import { ItemIndex } from "./search.js";
+import { ItemIndex, STATES } from "./kit/search.js";
 
 export async function mount(main, route, app) {
   if (!app.slug) return mountWithoutEvent(main, app);
@@ -103,7 +103,7 @@ export async function mount(main, route, app) {
       }
     }
     if (!found) {
-      found = index ? index.search(f) : [];
+      found = index ? localSearch(f) : [];
       where = navigator.onLine ? "" : "Offline: searching the market data saved on this phone.";
     }
     if (mine !== generation) return;
@@ -113,6 +113,14 @@ export async function mount(main, route, app) {
     status.textContent = [`${found.length} ${found.length === 1 ? "item" : "items"}${filtered ? " found" : ""}.`, where].filter(Boolean).join(" ");
     replace(results, shown.length ? shown.map((item) => itemRow(item, { saved: saved.has(item.id), stall: stallsById.get(item.stall_id) }))
       : [h("li", {}, empty("Nothing matches. Try fewer words or another spelling."))]);
+  }
+
+  // The same rules as the server's search (kit/search.js), over the replica.
+  function localSearch(f) {
+    return index.search({
+      q: f.q, tags: f.tag ? [f.tag] : [], causes: f.cause ? [f.cause] : [], stallIds: f.stallId ? [f.stallId] : [],
+      priceMin: f.priceMin, priceMax: f.priceMax, states: f.availableOnly ? ["available"] : STATES, sort: f.sort,
+    }).map((hit) => hit.item);
   }
 
   async function serverSearch(f) {

@@ -2,7 +2,7 @@
 // delta with its own UUID, so two phones selling offline both count and a retry counts once.
 import * as data from "./data.js";
 import { field, h, replace, userText } from "./dom.js";
-import { formatMoney, minorDigits, parseMoney } from "./money.js";
+import { formatMoney, minorDigits, parseMoney } from "./kit/money.js";
 import { uuid } from "./util.js";
 
 export async function mount(main, route, app) {

@@ -1,13 +1,13 @@
 // One conversation: messages with their marks (waiting to send / sent / delivered / read),
 // "typing…", "the seller is away", and a composer whose messages go through the outbox, so
 // they are written offline just the same and delivered once, in order, when the network returns.
-import { request } from "./api.js";
+import { request } from "./kit/http.js";
 import { on } from "./bus.js";
 import { pendingMark } from "./cards.js";
 import * as data from "./data.js";
 import { h, photo, replace, userText, when } from "./dom.js";
 import { kvGet, kvSet } from "./store.js";
-import { formatMoney } from "./money.js";
+import { formatMoney } from "./kit/money.js";
 import { resizePhoto } from "./photo.js";
 import { notifyButton } from "./push.js";
 import * as replica from "./replica.js";

@@ -5,9 +5,11 @@
   worker opens any event while offline.
 - `/kiosk-assets/{file}` serves the ES modules and CSS from wherever the `kiosk` package is
   installed (never the package's Python; see `server/api/bundle.py`).
+- The pages import the browser toolkit shared with the app (`pwa/kit/`, served by
+  `server/api/pwa.py` at `/app/kit/...`) by absolute URL.
 - `/kiosk-assets/sw.js` is the service worker; `Service-Worker-Allowed: /kiosk/` lets it control
-  the pages. It is handed the build hash and the list of files to precache, so any change to any
-  file installs a new worker.
+  the pages. It is handed the build hash and the list of files to precache (the toolkit's
+  included), so any change to any of them installs a new worker.
 - `/kiosk-qr.svg?url=...` renders a QR code for a link to this market only (a URL under the
   server's own base URL); anything else is refused with 422 so the route can't be used to
   dress up somebody else's link with the market's QR styling.
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,8 +28,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
 import kiosk
+from server.api import pwa
 from server.api.bundle import WORKER, Asset, Bundle, read_bundle, send
-from server.api.deps import MarketDep
+from server.api.deps import ServicesDep
 from server.domain.errors import Invalid
 from server.printing.qr import qr_svg
 
@@ -40,12 +44,25 @@ _NO_REFERRER = {"Referrer-Policy": "no-referrer"}  # a kiosk address can carry i
 
 @cache
 def build() -> Bundle:
-    return read_bundle(KIOSK_DIR, _worker_build)
+    bundle = read_bundle(KIOSK_DIR, _worker_build)
+    # The worker's version (and so its ETag) covers the toolkit too: a change there alone
+    # must still install a new kiosk worker.
+    return replace(bundle, worker=replace(bundle.worker, etag=f'"{bundle.version}-{_kit_version()}"'))
+
+
+def _kit_urls() -> list[str]:
+    """The toolkit modules the kiosk pages import (pwa/kit/*, served at /app/kit/...)."""
+    return [f"/app/{name}" for name in pwa.build().assets if name.startswith(pwa.KIT)]
+
+
+def _kit_version() -> str:
+    assets = pwa.build().assets
+    return pwa.digest(assets[name] for name in assets if name.startswith(pwa.KIT))
 
 
 def _worker_build(version: str, names: list[str]) -> dict[str, Any]:
-    shell = [f"{ASSETS}/{name}" for name in names if name != WORKER]
-    return {"version": version, "shell": shell, "pages": PAGES}
+    shell = [f"{ASSETS}/{name}" for name in names if name != WORKER] + _kit_urls()
+    return {"version": f"{version}-{_kit_version()}", "shell": shell, "pages": PAGES}
 
 
 def _send(request: Request[Any, Any, Any], asset: Asset, extra: dict[str, str] | None = None) -> Response[bytes]:
@@ -103,12 +120,12 @@ def is_own_url(url: str, base_url: str) -> bool:
 
 @get("/kiosk-qr.svg", include_in_schema=False)
 async def kiosk_qr(
-    market: MarketDep,
+    services: ServicesDep,
     url: Annotated[str, QueryParameter(description="a link under this server's base URL")],
 ) -> Response[bytes]:
     """A QR code for an item or any other page of this market, for the kiosk to show large."""
-    if not is_own_url(url, market.settings.base_url):
-        raise Invalid(f"url must be a link under {market.settings.base_url}/", field="url")
+    if not is_own_url(url, services.settings.base_url):
+        raise Invalid(f"url must be a link under {services.settings.base_url}/", field="url")
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
     return Response(qr_svg(url), media_type="image/svg+xml", headers=headers)
 

@@ -1,14 +1,18 @@
 """Serving the installable web app (pwa/): shell, service worker, manifest, static modules.
 
 The files are served as they are, from wherever the `pwa` package is installed (see
-`server/api/bundle.py`). The service worker is handed the build hash and the list of shell files
-to precache, so any change to any file makes a new service worker, which the app offers to the
-visitor instead of reloading under them.
+`server/api/bundle.py`), sub-folders included: `pwa/kit/` is the browser toolkit both the app
+and the kiosk pages import (`/app/kit/<module>.js`; the kiosk's worker precaches it too). The
+service worker is handed the build hash and the list of shell files to precache, so any change
+to any file makes a new service worker, which the app offers to the visitor instead of
+reloading under them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -20,11 +24,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 import pwa
-from server.api.bundle import WORKER, Bundle, read_bundle, send
+from server.api.bundle import WORKER, Asset, Bundle, read_bundle, send
 
 PWA_DIR = Path(pwa.__file__).resolve().parent
 SHELL = "index.html"
 MANIFEST = "manifest.webmanifest"
+KIT = "kit/"  # the shared browser toolkit, under /app/kit/
 _SSR = re.compile(r"<!--ssr-->.*?<!--/ssr-->", re.S)
 _TITLE = re.compile(r"<title>.*?</title>", re.S)
 
@@ -32,6 +37,11 @@ _TITLE = re.compile(r"<title>.*?</title>", re.S)
 @cache
 def build() -> Bundle:
     return read_bundle(PWA_DIR, _worker_build)
+
+
+def digest(assets: Iterable[Asset]) -> str:
+    """A short hash over files' ETags (the toolkit's version, for the kiosk's worker)."""
+    return hashlib.sha256("".join(asset.etag for asset in assets).encode()).hexdigest()[:12]
 
 
 def _worker_build(version: str, names: list[str]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def test_offline_search_rules(context: BrowserContext, page: Page, market: Marke
         page,
         market,
         """async () => {
-          const { ItemIndex } = await import("/app/search.js");
+          const { ItemIndex, STATES } = await import("/app/kit/search.js");
           const item = (id, title, price, extra = {}) => ({ id, title, price, description: "", state: "available",
             stall_id: "s1", hashtags: [], causes: [], created_at: `2027-01-0${id}`, ...extra });
           const index = new ItemIndex([
@@ -96,21 +96,21 @@ def test_offline_search_rules(context: BrowserContext, page: Page, market: Marke
             item("3", "Honeycomb slab", 800, { state: "sold" }),
             item("4", "Café crème jar", 300, { description: "with honey" }),
           ], new Map([["s2", { name: "Bee Barn" }]]));
-          const ids = (query) => index.search(query).map((i) => i.id);
+          const ids = (query) => index.search({ states: STATES, ...query }).map((hit) => hit.item.id);
           return {
             typo: ids({ q: "wildflowr" }), swap: ids({ q: "cnadle" }), shortNoTypo: ids({ q: "hny" }),
             prefixLast: ids({ q: "wild" }), prefixNotFirst: ids({ q: "wild candle" }),
             tag: ids({ q: "#honey" }), tagWord: ids({ q: "honey" }), accents: ids({ q: "cafe creme" }),
-            stallName: ids({ q: "barn" }), available: ids({ q: "hon", availableOnly: true }),
-            price: ids({ priceMin: 400, priceMax: 900, sort: "price_asc" }), filterTag: ids({ tag: "candles" }),
-            byStall: ids({ stallId: "s2" }), cheap: ids({ sort: "price_asc" }),
+            stallName: ids({ q: "barn" }), available: ids({ q: "hon", states: ["available"] }),
+            price: ids({ priceMin: 400, priceMax: 900, sort: "price_asc" }), filterTag: ids({ tags: ["candles"] }),
+            byStall: ids({ stallIds: ["s2"] }), cheap: ids({ sort: "price_asc" }),
           };
         }""",
     )
     assert result["typo"] == ["1"] and result["swap"] == ["2"]
     assert result["shortNoTypo"] == [], "short words need exact or prefix matches"
     assert result["prefixLast"] == ["1"] and result["prefixNotFirst"] == []
-    assert result["tag"] == ["1"], "#honey looks in hashtags only"
+    assert result["tag"] == ["1", "3", "4"], "#honey is a word like any other, as on the server"
     assert set(result["tagWord"]) == {"1", "3", "4"}
     assert result["accents"] == ["4"] and result["stallName"] == ["2"]
     assert set(result["available"]) == {"1", "4"}
@@ -123,7 +123,7 @@ def test_money(context: BrowserContext, page: Page, market: Market) -> None:
         page,
         market,
         """async () => {
-          const { formatMoney, parseMoney } = await import("/app/money.js");
+          const { formatMoney, parseMoney } = await import("/app/kit/money.js");
           const cases = [["12.99", "GBP"], ["7.5", "GBP"], ["12,50", "EUR"], ["1,234.50", "GBP"], ["1.234,50", "EUR"],
             ["£4", "GBP"], ["1,000", "JPY"], ["500", "JPY"], ["5.5", "JPY"], ["1.234", "KWD"], ["1.2345", "KWD"],
             ["abc", "GBP"], ["0.505", "GBP"], ["", "GBP"]];

@@ -1,7 +1,9 @@
+// @ts-check
 // A tiny promise wrapper over IndexedDB, in the spirit of jakearchibald/idb.
 // Only IndexedDB requests may be awaited inside `transact` (a foreign await lets the
 // transaction commit early); work that needs the network happens between transactions.
 
+/** @template T @param {IDBRequest<T>} request @returns {Promise<T>} */
 export function promisify(request) {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
@@ -9,6 +11,13 @@ export function promisify(request) {
   });
 }
 
+/**
+ * Open (and create or upgrade) a database.
+ * @param {string} name
+ * @param {number} version
+ * @param {(db: IDBDatabase, oldVersion: number, tx: IDBTransaction | null) => void} upgrade
+ * @returns {Promise<IDBDatabase>}
+ */
 export function openDB(name, version, upgrade) {
   const request = indexedDB.open(name, version);
   request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction);
@@ -16,6 +25,7 @@ export function openDB(name, version, upgrade) {
 }
 
 // Resolves once the transaction has committed (data is durable), rejects if it aborted.
+/** @param {IDBTransaction} tx @returns {Promise<void>} */
 export function committed(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
@@ -26,6 +36,14 @@ export function committed(tx) {
 
 // Runs `work({store: IDBObjectStore, ...}, tx)` in one transaction; resolves with its result
 // after the commit. A throw inside `work` aborts the whole transaction.
+/**
+ * @template T
+ * @param {IDBDatabase} db
+ * @param {string | string[]} names
+ * @param {IDBTransactionMode} mode
+ * @param {(stores: Record<string, IDBObjectStore>, tx: IDBTransaction) => T | Promise<T>} work
+ * @returns {Promise<T>}
+ */
 export async function transact(db, names, mode, work) {
   const list = Array.isArray(names) ? names : [names];
   const tx = db.transaction(list, mode, { durability: "strict" });
@@ -44,6 +62,7 @@ export async function transact(db, names, mode, work) {
 }
 
 // All values of a store or index, optionally within a key range.
+/** @param {IDBObjectStore | IDBIndex} source @param {IDBValidKey | IDBKeyRange} [query] @returns {Promise<any[]>} */
 export function getAll(source, query) {
   return promisify(source.getAll(query));
 }

@@ -1,14 +1,18 @@
+// @ts-check
 // Money is an integer count of the currency's minor unit; the digits come from Intl itself,
 // so JPY has none and KWD three. Parsing is string arithmetic: no floats touch a price.
+/** @type {Map<string, Intl.NumberFormat>} */
 const formatters = new Map();
 
+/** @param {string} currency @returns {Intl.NumberFormat} */
 function formatter(currency) {
   const locale = globalThis.navigator?.language || "en";
   const key = `${locale}|${currency}`;
   if (!formatters.has(key)) formatters.set(key, new Intl.NumberFormat(locale, { style: "currency", currency }));
-  return formatters.get(key);
+  return /** @type {Intl.NumberFormat} */ (formatters.get(key));
 }
 
+/** Digits after the decimal mark of a currency (2 unless Intl says otherwise). @param {string} currency */
 export function minorDigits(currency) {
   try {
     return formatter(currency).resolvedOptions().maximumFractionDigits;
@@ -17,6 +21,7 @@ export function minorDigits(currency) {
   }
 }
 
+/** Integer minor units as the visitor's locale writes them. @param {number|null|undefined} minor @param {string} currency */
 export function formatMoney(minor, currency) {
   if (minor == null) return "";
   try {
@@ -28,6 +33,7 @@ export function formatMoney(minor, currency) {
 }
 
 // "12", "12.5", "12,50", "1,234.50", "1.234,50" -> minor units; null if it is not a clear amount.
+/** @param {unknown} text @param {string} currency @returns {number|null} */
 export function parseMoney(text, currency) {
   const digits = minorDigits(currency);
   const s = String(text ?? "").trim().replace(/[\s'’\u00a0\u202f]/g, "").replace(/^[^\d.,]+|[^\d.,]+$/g, "");

@@ -1,21 +1,44 @@
-// A WebSocket that keeps itself open: reconnects with backoff, at once when the browser says
-// the network is back, and closes when it says the network is gone (so no half-dead socket
-// hides missed pokes). Pokes carry no data; the page pulls when one arrives.
+// @ts-check
+// The one WebSocket client of both apps: it keeps itself open, reconnecting with back-off
+// (doubling from 1 s up to one cap, with jitter), at once when the browser says the network is
+// back, and closes when it says the network is gone (so no half-dead socket hides missed
+// pokes). It pings every 25 s; on a socket whose server answers pings (`expectPong`: /api/live),
+// a socket silent for 70 s is replaced rather than trusted. Frames are JSON objects.
 
+const FIRST_DELAY = 1000;
+export const MAX_DELAY = 30_000;
+const PING_EVERY = 25_000;
+const SILENT_AFTER = 70_000;
+
+/**
+ * @typedef {object} LiveOptions
+ * @property {(frame: any) => void} [onFrame]
+ * @property {(state: "connecting"|"live"|"offline") => void} [onState]
+ * @property {() => (object|null|Promise<object|null>)} [firstFrame]  sent first on every connection (auth)
+ * @property {(frame: any) => boolean} [isReady]  which frame means "live" (default: type "hello")
+ * @property {(code: number) => void} [onClose]
+ * @property {boolean} [expectPong]  the server answers pings: a silent socket is replaced
+ */
+
+/** @param {string} path */
 export const wsUrl = (path) => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 
 export class LiveSocket {
   /**
    * @param {string} path  e.g. `/api/events/<slug>/live`
-   * @param {object} opts  onFrame(frame), onState("connecting"|"live"|"offline"), firstFrame() -> object|null,
-   *                       isReady(frame) -> bool (which frame means "live"), onClose(code)
+   * @param {LiveOptions} opts
    */
   constructor(path, opts = {}) {
     this.path = path;
     this.opts = opts;
+    /** @type {WebSocket|null} */
     this.socket = null;
-    this.delay = 1000;
-    this.timer = null;
+    /** @type {string|undefined} */
+    this.state = undefined;
+    this.delay = FIRST_DELAY;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.timer = undefined;
+    /** @type {ReturnType<typeof setInterval>|null} */
     this.pinger = null;
     this.stopped = true;
     this.lastFrame = 0;
@@ -41,16 +64,18 @@ export class LiveSocket {
 
   reconnectNow() {
     if (this.stopped) return;
-    this.delay = 1000;
+    this.delay = FIRST_DELAY;
     clearTimeout(this.timer);
     this._close();
     this._connect();
   }
 
+  /** @param {object} frame */
   send(frame) {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
+  /** @param {"connecting"|"live"|"offline"} state */
   _state(state) {
     this.state = state;
     this.opts.onState?.(state);
@@ -71,20 +96,21 @@ export class LiveSocket {
       return;
     }
     this.socket = socket;
-    socket.onopen = () => {
-      const first = this.opts.firstFrame?.();
+    socket.onopen = async () => {
+      const first = await this.opts.firstFrame?.();
+      if (this.socket !== socket || socket.readyState !== WebSocket.OPEN) return;
       if (first) socket.send(JSON.stringify(first));
       // Keep-alive: the server ignores (or answers) pings; a socket that stopped carrying
       // frames for a long time is replaced rather than trusted.
       this.lastFrame = Date.now();
       this.pinger = setInterval(() => {
         if (socket.readyState !== WebSocket.OPEN) return;
-        if (this.opts.expectPong && Date.now() - this.lastFrame > 70_000) {
+        if (this.opts.expectPong && Date.now() - this.lastFrame > SILENT_AFTER) {
           this.reconnectNow();
           return;
         }
         socket.send(JSON.stringify({ type: "ping" }));
-      }, 25_000);
+      }, PING_EVERY);
     };
     socket.onmessage = (event) => {
       this.lastFrame = Date.now();
@@ -95,7 +121,7 @@ export class LiveSocket {
         return;
       }
       if (this.opts.isReady ? this.opts.isReady(frame) : frame.type === "hello") {
-        this.delay = 1000;
+        this.delay = FIRST_DELAY;
         this._state("live");
       }
       this.opts.onFrame?.(frame);
@@ -114,10 +140,11 @@ export class LiveSocket {
     this._state(navigator.onLine === false ? "offline" : "connecting");
     clearTimeout(this.timer);
     const wait = this.delay * (0.75 + Math.random() * 0.5);
-    this.delay = Math.min(this.delay * 2, 15_000);
+    this.delay = Math.min(this.delay * 2, MAX_DELAY);
     this.timer = setTimeout(() => this._connect(), wait);
   }
 
+  /** @param {"offline"} state */
   _drop(state) {
     this._close();
     this._state(state);

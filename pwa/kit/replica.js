@@ -1,0 +1,138 @@
+// @ts-check
+// The replica core shared by the app and the kiosk: what a pulled record does to the stored one,
+// and the pull loop. Storage stays with each app (IndexedDB records with indexes in the app; maps
+// in memory, saved to IndexedDB, in the kiosk); both apply changes with `applyChange` and pull
+// with `pullToHead`, so they agree on every rule:
+//
+// - Records are state, not operations: {entity, id, op: "upsert"|"delete", version, data}.
+//   A change replaces the stored record unless the stored one is newer (`version`): applying a
+//   record twice, or an old one late, leaves the same replica, so retries are safe.
+// - A delete removes the record but leaves a tombstone, {key, version, deleted: true}, which
+//   remembers the version, so an older copy arriving later cannot bring the record back. A
+//   tombstone has no entity, event or parent, so no IndexedDB index ever lists it.
+// - Receipts only move forward: an older copy of a message never clears delivered_at/read_at.
+// - The first pull of an event, and a `reset` (the server no longer has our place in its log),
+//   is a snapshot of several pages: it is gathered whole and swapped in with one write, so a
+//   connection lost half-way never leaves half a market.
+
+/**
+ * @typedef {{entity: string, id: string, op?: string, version?: number, data?: any}} Change
+ * @typedef {{key: string, entity: string, id: string, version: number, event_id: string|null,
+ *   parent: string|null, data: any}} LiveRecord
+ * @typedef {{key: string, version: number, deleted: true}} Tombstone
+ * @typedef {LiveRecord | Tombstone} StoredRecord
+ * @typedef {{changes: Change[], cursor: string|null, has_more: boolean, reset?: boolean, snapshot?: boolean}} Page
+ */
+
+/** @param {string} entity @param {string|number} id */
+export const recordKey = (entity, id) => `${entity}:${id}`;
+
+/** @param {StoredRecord | null | undefined} record @returns {record is Tombstone} */
+export const isTombstone = (record) => Boolean(record && "deleted" in record && record.deleted);
+
+/** The stored shape of a pulled record (indexed by entity, event and parent). @param {Change} change @returns {LiveRecord} */
+export function toRecord({ entity, id, version, data }) {
+  const eventId = entity === "event" || entity === "totals" ? String(id) : data?.event_id ?? null;
+  const parent = entity === "message" ? data?.conversation_id ?? null : data?.stall_id ?? null;
+  return { key: recordKey(entity, id), entity, id: String(id), version: version ?? data?.version ?? 1, event_id: eventId, parent, data };
+}
+
+/** Receipts only move forward. @param {LiveRecord} existing @param {LiveRecord} incoming */
+function keepReceipts(existing, incoming) {
+  if (incoming.entity !== "message") return incoming;
+  const data = { ...incoming.data };
+  for (const field of ["delivered_at", "read_at"]) data[field] = data[field] || existing.data?.[field] || null;
+  return { ...incoming, data };
+}
+
+/**
+ * What to store after applying `change` over `existing`: a record, a tombstone, or null when the
+ * stored one is newer (nothing to write).
+ * @param {StoredRecord | null | undefined} existing
+ * @param {Change} change
+ * @returns {StoredRecord | null}
+ */
+export function applyChange(existing, change) {
+  const version = change.version ?? change.data?.version ?? 1;
+  if (existing && version < existing.version) return null;
+  if (change.op === "delete") return { key: recordKey(change.entity, change.id), version, deleted: true };
+  const incoming = toRecord({ ...change, version });
+  return existing && !isTombstone(existing) ? keepReceipts(existing, incoming) : incoming;
+}
+
+/**
+ * Fold calls: while `run` runs, further calls schedule exactly one more run after it.
+ * @template {any[]} A
+ * @param {(...args: A) => Promise<void>} run
+ * @returns {(...args: A) => Promise<void>}
+ */
+export function folded(run) {
+  /** @type {Promise<void>|null} */
+  let running = null;
+  let again = false;
+  return (...args) => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await run(...args);
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+}
+
+/**
+ * The whole snapshot, all its pages, or null if the server reset us again half-way.
+ * @param {(cursor: string|null) => Promise<Page>} fetchPage
+ * @returns {Promise<Page|null>}
+ */
+export async function wholeSnapshot(fetchPage) {
+  /** @type {Change[]} */
+  const changes = [];
+  /** @type {string|null} */
+  let cursor = null;
+  for (;;) {
+    const answer = await fetchPage(cursor);
+    if (answer.reset) return null;
+    changes.push(...answer.changes);
+    cursor = answer.cursor;
+    if (!answer.snapshot || !answer.has_more) return { changes, cursor, has_more: answer.has_more, snapshot: true };
+  }
+}
+
+/**
+ * Pull from `cursor` to the head of the log. Each page is handed to `apply(page, fresh)` with
+ * the cursor that covers it (the app stores both together); `fresh` pages are whole snapshots
+ * to swap in. Resolves with the last cursor.
+ * @param {{cursor: string|null, fetchPage: (cursor: string|null) => Promise<Page>,
+ *   apply: (page: Page, fresh: boolean) => Promise<void>, maxResets?: number}} options
+ */
+export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3 }) {
+  let resets = 0;
+  for (let pages = 0; pages < 1000; pages++) {
+    let fresh = cursor === null;
+    let answer = fresh ? null : await fetchPage(cursor);
+    if (answer?.reset) fresh = true;
+    if (fresh) {
+      if (answer?.reset && ++resets > maxResets) throw new Error("The server keeps asking to start over; try again later");
+      answer = await wholeSnapshot(fetchPage);
+      if (!answer) {
+        if (++resets > maxResets) throw new Error("The server keeps asking to start over; try again later");
+        continue;
+      }
+    }
+    const page = /** @type {Page} */ (answer);
+    await apply(page, fresh);
+    cursor = page.cursor;
+    if (!page.has_more) break;
+  }
+  return cursor;
+}
