@@ -48,12 +48,12 @@ from server.auth.tokens import create_device
 from server.database import start_engine, stop_engine
 from server.domain import items
 from server.domain.actors import Actor
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.items import ItemPatch
 from server.migrate import migrate
 
 
-async def load_demo(market: Market, reuse: Path | None) -> str:
+async def load_demo(market: Services, reuse: Path | None) -> str:
     """The demo market in the database (copied there already from `reuse`, if given); its event slug.
     The engine is left started."""
     await start_engine(market.engine)

@@ -42,16 +42,14 @@ from server.api.sync import SyncController, live
 from server.api.webpush import WebPushController
 from server.database import (
     bind_tables,
-    build_engine,
     prepare_sqlite_file,
     start_engine,
     stop_engine,
 )
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import DomainError
 from server.domain.reservations import run_sweeper
 from server.notify import WebPushNotifier
-from server.photos.store import PhotoStore
 from server.pubsub import build_channels, publisher
 from server.ratelimit import build_rate_limiter
 from server.search_source import Indexer
@@ -74,8 +72,17 @@ COMPRESSION = CompressionConfig(
 def create_app(settings: Settings) -> Litestar:
     """Build the application; the database is connected in its lifespan, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = build_engine(settings)
     channels = build_channels(settings)
+    publish_to_channels = publisher(channels)
+
+    def publish(data: dict[str, object], scopes: list[str]) -> None:
+        publish_to_channels(data, scopes)
+        indexer.wake()  # local commits reach the index at once; others within a poll
+        notifier.wake()
+
+    limits = build_rate_limiter(settings.redis_url, settings.rate_limit_factor)
+    services = Services.from_settings(settings, publish=publish, limits=limits)
+    engine = services.engine
     search = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
     indexer = Indexer(search, engine)
     # Push endpoints come from clients: this client only connects to vetted public addresses.
@@ -90,21 +97,6 @@ def create_app(settings: Settings) -> Litestar:
         engine,
         settings.base_url,
     )
-    publish_to_channels = publisher(channels)
-
-    def publish(data: dict[str, object], scopes: list[str]) -> None:
-        publish_to_channels(data, scopes)
-        indexer.wake()  # local commits reach the index at once; others within a poll
-        notifier.wake()
-
-    limits = build_rate_limiter(settings.redis_url, settings.rate_limit_factor)
-    market = Market(
-        engine=engine,
-        settings=settings,
-        photos=PhotoStore(settings.photos_dir, settings.max_upload_bytes),
-        publish=publish,
-        limits=limits,
-    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -116,7 +108,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             await ensure_log_head()
             indexing = asyncio.create_task(indexer.run(), name="souk-search-indexer")
-            sweeping = asyncio.create_task(run_sweeper(market), name="souk-reservation-sweeper")
+            sweeping = asyncio.create_task(run_sweeper(services), name="souk-reservation-sweeper")
             notifying = asyncio.create_task(notifier.run(), name="souk-webpush-notifier")
             try:
                 yield
@@ -156,7 +148,7 @@ def create_app(settings: Settings) -> Litestar:
             live,
         ],
         dependencies={
-            "market": Provide(lambda: market, sync_to_thread=False),
+            "services": Provide(lambda: services, sync_to_thread=False),
             "actor": Provide(provide_actor),
             "search": Provide(lambda: search, sync_to_thread=False),
         },

@@ -120,8 +120,8 @@ def cmd_compact_log(settings: Settings, args: argparse.Namespace) -> int:
     cut_off = datetime.now(UTC) - timedelta(days=args.keep_days)
     readers = {reader.name: reader.entities for reader in (Indexer, WebPushNotifier)}
 
-    async def compact(market: Any) -> Any:
-        return await compact_log(market.engine, await last_entry_before(cut_off), readers)
+    async def compact(services: Any) -> Any:
+        return await compact_log(services.engine, await last_entry_before(cut_off), readers)
 
     done = _run(settings, compact)
     kept = done.head - done.floor  # sequence numbers are gapless
@@ -185,8 +185,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError(f"cannot build that demo market: {exc}. Change --stalls or --items.") from None
     _wipe_for_demo(settings, args.reset_database)
 
-    async def load(market: Any) -> Any:
-        return await load_market(market, demo, progress=_progress_printer())
+    async def load(services: Any) -> Any:
+        return await load_market(services, demo, progress=_progress_printer())
 
     loaded = _run(settings, load)
     if sys.stderr.isatty():
@@ -223,7 +223,7 @@ def _wipe_for_demo(settings: Settings, allow_postgres: bool) -> None:
         )
     from server.database import drop_all_tables
 
-    _run(settings, lambda market: drop_all_tables(market.engine), migrate=False)
+    _run(settings, lambda services: drop_all_tables(services.engine), migrate=False)
 
 
 def _serve(settings: Settings) -> None:
@@ -300,23 +300,17 @@ async def _migrate_only(_: Any) -> None:
 
 
 def _run(settings: Settings, job: Callable[[Any], Awaitable[Any]], *, migrate: bool = True) -> Any:
-    """Run `job(market)` with a connected, migrated database, outside any web server."""
-    from server.database import (
-        bind_tables,
-        build_engine,
-        prepare_sqlite_file,
-        start_engine,
-        stop_engine,
-    )
-    from server.domain.context import Market
+    """Run `job(services)` with a connected, migrated database, outside any web server."""
+    from server.database import bind_tables, prepare_sqlite_file, start_engine, stop_engine
+    from server.domain.context import Services
     from server.migrate import MigrationFailed
     from server.migrate import migrate as run_migrations
-    from server.photos.store import PhotoStore
 
     async def go() -> Any:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prepare_sqlite_file(settings)
-        engine = build_engine(settings)
+        services = Services.from_settings(settings)
+        engine = services.engine
         bind_tables(engine)
         try:
             await start_engine(engine)
@@ -327,7 +321,7 @@ def _run(settings: Settings, job: Callable[[Any], Awaitable[Any]], *, migrate: b
         try:
             if migrate:
                 await run_migrations(engine)
-            return await job(Market(engine, settings, PhotoStore(settings.photos_dir, settings.max_upload_bytes)))
+            return await job(services)
         except MigrationFailed as exc:
             raise CliError(str(exc)) from None
         finally:

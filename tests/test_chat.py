@@ -127,7 +127,7 @@ async def test_reserve_for_this_visitor_then_lapse(client: httpx.AsyncClient, ap
     thread = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=world.visitor)).json()
     assert thread[-1]["sender"] == "system" and "Reserved for you until" in thread[-1]["body"]
     # Nothing lapses early; after the hold runs out the sweeper frees it and says so.
-    provider = app.dependencies["market"]
+    provider = app.dependencies["services"]
     assert isinstance(provider, Provide)
     market = provider.dependency()
     assert await sweep(market) == 0

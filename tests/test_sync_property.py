@@ -24,13 +24,12 @@ from hypothesis import strategies as st
 
 from server.domain import events, items
 from server.domain.actors import Actor
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.events import EventInput
 from server.domain.feed import pull
 from server.domain.items import ItemInput
 from server.domain.mutations import push
 from server.domain.stalls import StallInput, join_event
-from server.photos.store import PhotoStore
 from server.settings import Settings
 from server.tables import ALL_TABLES, Account, Device, Item, LogHead, Message, MutationResult, Sale
 from sync.push import Mutation, PushRequest
@@ -54,7 +53,7 @@ class Client:
 
 @dataclass
 class World:
-    market: Market
+    market: Services
     clients: dict[str, Client]
     items: list[str]  # item ids (some created later through sync)
     start_quantity: dict[str, int]
@@ -283,14 +282,14 @@ async def _check_messages(world: World) -> None:
 
 
 async def _fresh_world(settings_: Settings) -> World:
-    from server.database import bind_tables, build_engine
+    from server.database import bind_tables
 
-    engine = build_engine(settings_)
+    market = Services.from_settings(settings_)
+    engine = market.engine
     bind_tables(engine)
     for table in reversed(ALL_TABLES):
         await table.delete(force=True)
     await LogHead.insert(LogHead(id=1, seq=0))
-    market = Market(engine, settings_, PhotoStore(settings_.photos_dir, settings_.max_upload_bytes))
     organizer = await _account("organizer")
     start = datetime.now(UTC) + timedelta(days=3)
     await events.create_event(

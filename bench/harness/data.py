@@ -1,6 +1,6 @@
 """A market on a data folder's database, the demo market loaded into it, database copies.
 
-Every benchmark builds its `Market` here, so a change to how one is made is made once.
+Every benchmark builds its `Services` here, so a change to how one is made is made once.
 """
 
 from __future__ import annotations
@@ -12,32 +12,31 @@ from pathlib import Path
 
 from fixtures.load import load_market
 from fixtures.market import build_market
-from server.database import bind_tables, build_engine, prepare_sqlite_file, start_engine, stop_engine
+from server.database import bind_tables, prepare_sqlite_file, start_engine, stop_engine
 from server.domain import events
-from server.domain.context import Market
+from server.domain.context import Services
 from server.migrate import migrate
-from server.photos.store import PhotoStore
 from server.settings import Settings
 
 DEMO_STALLS, DEMO_ITEMS = 84, 2100
 
 
-def market_for(settings: Settings) -> Market:
-    """A Market on the settings' database (its engine built, not started), every table bound to it."""
+def market_for(settings: Settings) -> Services:
+    """Services on the settings' database (its engine built, not started), every table bound to it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_sqlite_file(settings)
-    engine = build_engine(settings)
-    bind_tables(engine)
-    return Market(engine, settings, PhotoStore(settings.photos_dir, settings.max_upload_bytes))
+    services = Services.from_settings(settings)
+    bind_tables(services.engine)
+    return services
 
 
-def open_market(data_dir: Path, **env: str) -> Market:
-    """A Market on the database of `data_dir`, with more SOUK_ settings from `env`."""
+def open_market(data_dir: Path, **env: str) -> Services:
+    """Services on the database of `data_dir`, with more SOUK_ settings from `env`."""
     return market_for(Settings.from_env({"SOUK_DATA_DIR": str(data_dir), **env}))
 
 
 @asynccontextmanager
-async def running(market: Market, migrated: bool = True) -> AsyncIterator[Market]:
+async def running(market: Services, migrated: bool = True) -> AsyncIterator[Services]:
     """The market's engine started (and the database migrated) for the block."""
     await start_engine(market.engine)
     try:
@@ -48,7 +47,7 @@ async def running(market: Market, migrated: bool = True) -> AsyncIterator[Market
         await stop_engine(market.engine)
 
 
-async def load_demo_market(market: Market) -> str:
+async def load_demo_market(market: Services) -> str:
     """Load the demo market (what `souk demo` serves) through the domain; its event slug."""
     loaded = await load_market(market, build_market(stalls=DEMO_STALLS, items=DEMO_ITEMS))
     return loaded.event_slug

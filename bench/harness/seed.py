@@ -10,7 +10,7 @@ from server.auth.tokens import create_device
 from server.domain import chat, events, stalls
 from server.domain.accounts import NewAccount, create_account
 from server.domain.actors import Actor
-from server.domain.context import Market
+from server.domain.context import Services
 from sync.log import unit_of_work
 
 
@@ -33,7 +33,7 @@ def bench_event(name: str, slug: str, hashtag: str) -> events.EventInput:
     )
 
 
-async def join_vendor(market: Market, invite_code: str, n: int) -> tuple[str, str]:
+async def join_vendor(market: Services, invite_code: str, n: int) -> tuple[str, str]:
     """Vendor `n` signs up through the invite with stall `n`; (their token, the stall's code)."""
     joined = await stalls.join_event(
         market,
@@ -47,7 +47,7 @@ async def join_vendor(market: Market, invite_code: str, n: int) -> tuple[str, st
 
 
 async def visitor_conversations(
-    market: Market, stall_codes: list[str], count: int, batch: int
+    market: Services, stall_codes: list[str], count: int, batch: int
 ) -> list[tuple[str, str]]:
     """`count` visitor devices, visitor k with a conversation with stall k mod stalls; (token,
     conversation id) of each. One transaction per `batch` visitors."""

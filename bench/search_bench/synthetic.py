@@ -12,7 +12,7 @@ from search.documents import ItemDocument
 from server.domain import events, stalls
 from server.domain.accounts import NewAccount, create_account
 from server.domain.actors import Actor
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.events import EventInput
 from server.domain.stalls import StallInput
 
@@ -108,7 +108,7 @@ def make_documents(count: int, event_id: str, stall_refs: Sequence[StallRef], se
     return docs
 
 
-async def event_with_stalls(market: Market, count: int) -> list[StallRef]:
+async def event_with_stalls(market: Services, count: int) -> list[StallRef]:
     """Organizer, event and `count` stalls of one vendor, through the domain functions."""
     rng = random.Random(SEED)
     organizer = Actor(

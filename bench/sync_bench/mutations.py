@@ -19,7 +19,7 @@ from server.database import start_engine, stop_engine
 from server.domain import chat, items
 from server.domain.actors import Actor
 from server.domain.chat.sending import SendInput
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.items import ItemPatch
 from server.domain.mutations import push
 from server.tables import Item, Stall
@@ -63,7 +63,7 @@ async def vendor_stalls(count: int, min_items: int) -> list[tuple[Actor, str, li
     raise RuntimeError(f"fewer than {count} stalls hold {min_items} available items")
 
 
-async def ten_changes(market: Market, visitor: Actor) -> None:
+async def ten_changes(market: Services, visitor: Actor) -> None:
     """5 edits, 2 reservations, 2 sales (two stalls), 1 message of `visitor`: direct calls."""
     (vendor, code, rows), (other, _, other_rows) = await vendor_stalls(2, 12)
     for n in range(5):
@@ -128,7 +128,7 @@ def batches_of(planned: Sequence[Planned]) -> Iterator[list[Planned]]:
         yield batch
 
 
-async def apply_direct(market: Market, planned: Sequence[Planned]) -> float:
+async def apply_direct(market: Services, planned: Sequence[Planned]) -> float:
     """The same changes as the domain calls a REST route makes; seconds."""
     began = time.perf_counter()
     for p in planned:
@@ -153,7 +153,7 @@ async def apply_direct(market: Market, planned: Sequence[Planned]) -> float:
     return time.perf_counter() - began
 
 
-async def apply_pushed(market: Market, planned: Sequence[Planned]) -> tuple[float, int]:
+async def apply_pushed(market: Services, planned: Sequence[Planned]) -> tuple[float, int]:
     """The changes as sync pushes, one per client batch; (seconds, mutations applied)."""
     applied = 0
     began = time.perf_counter()

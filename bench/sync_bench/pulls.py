@@ -14,13 +14,13 @@ from harness.data import open_market
 from litestar.serialization import encode_json
 
 from server.domain.actors import Actor
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.feed import pull
 
 BASE_URL = "http://127.0.0.1:8000"
 
 
-def market_at(data_dir: Path, base_url: str = BASE_URL) -> Market:
+def market_at(data_dir: Path, base_url: str = BASE_URL) -> Services:
     """A Market on the SQLite database of `data_dir`. The base URL matters to the bytes: stall
     records carry their page's URL."""
     return open_market(data_dir, SOUK_BASE_URL=base_url)
@@ -41,7 +41,7 @@ class PullFigures:
     cursor: str
 
 
-async def pull_all(market: Market, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
+async def pull_all(market: Services, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
     """Every page from `cursor` (None: the snapshot first) until `has_more` is false."""
     pages = records = raw = zipped = 0
     pulling = encoding = 0.0
@@ -59,7 +59,7 @@ async def pull_all(market: Market, actor: Actor, slug: str, cursor: str | None) 
             return PullFigures(pages, records, raw, zipped, pulling, encoding, cursor)
 
 
-async def median_pull(market: Market, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
+async def median_pull(market: Services, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
     runs = [await pull_all(market, actor, slug, cursor) for _ in range(PULL_RUNS)]
     by_time = sorted(runs, key=lambda r: r.pull_seconds + r.encode_seconds)
     return by_time[len(by_time) // 2]

@@ -12,7 +12,7 @@ from harness.seed import bench_event, join_vendor, organizer, visitor_conversati
 from server.database import drop_all_tables
 from server.domain import events, items
 from server.domain.actors import Actor, actor_for_token
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.items import ItemInput
 from server.migrate import migrate
 from server.settings import Settings
@@ -59,7 +59,7 @@ class World:
 
 
 async def seed_event(
-    market: Market, organizer: Actor, e: int, first_visitor: int
+    market: Services, organizer: Actor, e: int, first_visitor: int
 ) -> tuple[list[Vendor], list[Visitor]]:
     """One event: its vendor stalls with their items, its visitors each with a conversation."""
     event = bench_event(f"Bench Writes {e}", f"bench-writes-{e}", f"#BenchWrites{e}")

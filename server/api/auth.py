@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.api.client import address_group, address_key, client_address
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.auth.tokens import create_device, issue_account_token, revoke
 from server.domain.accounts import NewAccount, check_password
 from server.domain.actors import Actor, require_any
@@ -69,21 +69,23 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/login")
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginInput], market: MarketDep) -> TokenOut:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginInput], services: ServicesDep
+    ) -> TokenOut:
         """Failures are counted per account and per address and checked before the (costly)
         password check, so guessing is slow and cannot tie up the server."""
-        address = client_address(request, market.settings.trusted_proxies)
+        address = client_address(request, services.settings.trusted_proxies)
         email = data.email.strip().lower() if isinstance(data.email, str) else ""
-        await market.limits.check(SIGN_IN_FAILURES_PER_ACCOUNT, email)
-        await market.limits.check(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
+        await services.limits.check(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        await services.limits.check(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
         try:
-            account = await check_password(email, data.password, market.password_slots)
+            account = await check_password(email, data.password, services.password_slots)
         except Unauthorized:
-            await market.limits.hit(SIGN_IN_FAILURES_PER_ACCOUNT, email)
-            await market.limits.hit(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
+            await services.limits.hit(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+            await services.limits.hit(SIGN_IN_FAILURES_PER_ADDRESS, address_group(address))
             raise
-        await market.limits.forgive(SIGN_IN_FAILURES_PER_ACCOUNT, email)
-        token = await issue_account_token(account.id, market.settings.token_days)
+        await services.limits.forgive(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        token = await issue_account_token(account.id, services.settings.token_days)
         return TokenOut(token, account.role, account_id=account.id, display_name=account.display_name)
 
     @post("/auth/logout", status_code=204)
@@ -96,12 +98,12 @@ class AuthController(Controller):
         return require_any(actor)
 
     @post("/devices", status_code=HTTP_201_CREATED)
-    async def new_device(self, request: Request[Any, Any, Any], market: MarketDep) -> TokenOut:
+    async def new_device(self, request: Request[Any, Any, Any], services: ServicesDep) -> TokenOut:
         """A visitor's first contact: an anonymous token, no questions asked, a few a minute per address."""
-        address = client_address(request, market.settings.trusted_proxies)
-        await market.limits.hit(NEW_DEVICE_PER_ADDRESS, address_group(address))
-        await market.limits.hit(NEW_DEVICE_PER_ADDRESS_HOUR, address_group(address))
-        key = address_key(address, market.settings.resolved_secret())
+        address = client_address(request, services.settings.trusted_proxies)
+        await services.limits.hit(NEW_DEVICE_PER_ADDRESS, address_group(address))
+        await services.limits.hit(NEW_DEVICE_PER_ADDRESS_HOUR, address_group(address))
+        key = address_key(address, services.settings.resolved_secret())
         device_id, token = await create_device(key)
         await follow_to_new_device(device_id, key)
         return TokenOut(token, "device", device_id=device_id)
@@ -112,36 +114,38 @@ class AuthController(Controller):
         return await new_resume_code(actor)
 
     @post("/devices/resume", status_code=HTTP_201_CREATED)
-    async def resume(self, request: Request[Any, Any, Any], data: JSONBody[ResumeInput], market: MarketDep) -> TokenOut:
+    async def resume(
+        self, request: Request[Any, Any, Any], data: JSONBody[ResumeInput], services: ServicesDep
+    ) -> TokenOut:
         """Wrong codes are counted per address: a code has ~50 bits, guessing must stay hopeless."""
-        where = address_group(client_address(request, market.settings.trusted_proxies))
-        await market.limits.check(CODE_FAILURES_PER_ADDRESS, where)
+        where = address_group(client_address(request, services.settings.trusted_proxies))
+        await services.limits.check(CODE_FAILURES_PER_ADDRESS, where)
         try:
             device_id, token = await resume(data.code)
         except DomainError:
-            await market.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
+            await services.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
             raise
         return TokenOut(token, "device", device_id=device_id)
 
     @get("/vendors/me/stalls")
-    async def my_stalls(self, market: MarketDep, actor: ActorDep) -> list[StallView]:
-        return await my_stalls(market, actor)
+    async def my_stalls(self, services: ServicesDep, actor: ActorDep) -> list[StallView]:
+        return await my_stalls(services, actor)
 
     @post("/vendors/join", status_code=HTTP_201_CREATED)
     async def join(
-        self, request: Request[Any, Any, Any], data: JSONBody[JoinInput], market: MarketDep, actor: ActorDep
+        self, request: Request[Any, Any, Any], data: JSONBody[JoinInput], services: ServicesDep, actor: ActorDep
     ) -> JoinOut:
         """Join an event with an invite code; without a token, this also creates the vendor account.
         Wrong or spent codes are counted per address, like resume codes."""
-        where = address_group(client_address(request, market.settings.trusted_proxies))
-        await market.limits.check(CODE_FAILURES_PER_ADDRESS, where)
+        where = address_group(client_address(request, services.settings.trusted_proxies))
+        await services.limits.check(CODE_FAILURES_PER_ADDRESS, where)
         new_account = None
         if actor is None:
             new_account = NewAccount(data.email or "", data.password or "", data.display_name or "")
         try:
-            result = await join_event(market, actor, data.invite_code, data.stall, new_account)
+            result = await join_event(services, actor, data.invite_code, data.stall, new_account)
         except (NotFound, Conflict) as exc:
             if isinstance(exc, NotFound) or exc.field == "invite_code":
-                await market.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
+                await services.limits.hit(CODE_FAILURES_PER_ADDRESS, where)
             raise
         return JoinOut(result.stall, result.token)

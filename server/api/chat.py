@@ -10,7 +10,7 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain import blocks, chat, events, items, stalls
 from server.domain.actors import require_role
 from server.domain.chat.sending import SendInput
@@ -76,9 +76,9 @@ class ChatController(Controller):
     tags = ["chat"]
 
     @post("/conversations", status_code=HTTP_201_CREATED)
-    async def open(self, data: JSONBody[OpenInput], market: MarketDep, actor: ActorDep) -> ConversationView:
+    async def open(self, data: JSONBody[OpenInput], services: ServicesDep, actor: ActorDep) -> ConversationView:
         """A visitor opens (or finds) their conversation with a stall."""
-        return await chat.open_conversation(market, actor, data.stall_code, data.conversation_id, data.item_id)
+        return await chat.open_conversation(services, actor, data.stall_code, data.conversation_id, data.item_id)
 
     @get("/conversations")
     async def inbox(self, actor: ActorDep) -> list[ConversationView]:
@@ -102,11 +102,11 @@ class ChatController(Controller):
 
     @post("/conversations/{conversation_id:uuid}/messages", status_code=HTTP_201_CREATED)
     async def send(
-        self, conversation_id: FromPath[UUID], data: JSONBody[MessageInput], market: MarketDep, actor: ActorDep
+        self, conversation_id: FromPath[UUID], data: JSONBody[MessageInput], services: ServicesDep, actor: ActorDep
     ) -> MessageView:
         """Send (or safely re-send) a message; the id is the client's UUID."""
         return await chat.send_message(
-            market,
+            services,
             actor,
             SendInput(conversation_id, data.message_id, data.body, data.stall_code, data.item_id, data.photo_key),
         )
@@ -119,23 +119,25 @@ class ChatController(Controller):
 
     @post("/conversations/{conversation_id:uuid}/read", status_code=200)
     async def read(
-        self, conversation_id: FromPath[UUID], data: JSONBody[ReadInput], market: MarketDep, actor: ActorDep
+        self, conversation_id: FromPath[UUID], data: JSONBody[ReadInput], services: ServicesDep, actor: ActorDep
     ) -> ConversationView:
-        return await chat.mark_read(market, actor, conversation_id, data.up_to_seq, delivered_only=data.delivered_only)
+        return await chat.mark_read(
+            services, actor, conversation_id, data.up_to_seq, delivered_only=data.delivered_only
+        )
 
     @post("/conversations/{conversation_id:uuid}/reserve", status_code=200)
     async def reserve(
-        self, conversation_id: FromPath[UUID], data: JSONBody[ReserveForVisitor], market: MarketDep, actor: ActorDep
+        self, conversation_id: FromPath[UUID], data: JSONBody[ReserveForVisitor], services: ServicesDep, actor: ActorDep
     ) -> ItemView:
         """One tap: hold the item for this visitor (default 30 minutes) and say so in the chat."""
-        return await reserve_for_visitor(market, actor, conversation_id, data.item_id, data.minutes)
+        return await reserve_for_visitor(services, actor, conversation_id, data.item_id, data.minutes)
 
     @get("/stalls/{code:str}/intro")
     async def intro(
-        self, code: FromPath[str], market: MarketDep, item: Annotated[UUID | None, QueryParameter()] = None
+        self, code: FromPath[str], services: ServicesDep, item: Annotated[UUID | None, QueryParameter()] = None
     ) -> IntroOut:
         """The prefilled first message for "Message the seller"."""
-        stall = await stalls.visible_stall(market, None, code)
+        stall = await stalls.visible_stall(services, None, code)
         event = await events.get_event(str(stall.event_id))
         title = None
         if item is not None:

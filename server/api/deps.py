@@ -9,11 +9,11 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from server.domain.actors import Actor, actor_for_token
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Unauthorized
 
 
-async def provide_actor(request: Request[Any, Any, Any], market: MarketDep) -> Actor | None:
+async def provide_actor(request: Request[Any, Any, Any], services: ServicesDep) -> Actor | None:
     """The caller from `Authorization: Bearer <token>`; None when no header is sent.
 
     A header with an unknown or expired token is an error rather than anonymous access, so a
@@ -25,16 +25,16 @@ async def provide_actor(request: Request[Any, Any, Any], market: MarketDep) -> A
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization must be 'Bearer <token>'")
-    actor = await actor_for_token(token.strip(), idle=visitor_idle(market))
+    actor = await actor_for_token(token.strip(), idle=visitor_idle(services))
     if actor is None:
         raise Unauthorized("This token is unknown or expired; sign in again")
     return actor
 
 
-def visitor_idle(market: Market) -> timedelta:
+def visitor_idle(services: Services) -> timedelta:
     """How long a visitor's device token may go unused before it stops working."""
-    return timedelta(days=market.settings.visitor_idle_days)
+    return timedelta(days=services.settings.visitor_idle_days)
 
 
-MarketDep = NamedDependency[Market]
+ServicesDep = NamedDependency[Services]
 ActorDep = NamedDependency[Actor | None]

@@ -10,7 +10,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain import events, items, stalls
 from server.domain.errors import Invalid
 from server.domain.events import CauseInput, EventInput, EventPatch
@@ -39,8 +39,8 @@ class EventController(Controller):
         return await events.list_events()
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_event(self, data: JSONBody[EventInput], market: MarketDep, actor: ActorDep) -> EventView:
-        return await events.create_event(market, actor, data)
+    async def create_event(self, data: JSONBody[EventInput], services: ServicesDep, actor: ActorDep) -> EventView:
+        return await events.create_event(services, actor, data)
 
     @get("/{event:str}")
     async def get_event(self, event: FromPath[str]) -> EventView:
@@ -48,19 +48,19 @@ class EventController(Controller):
 
     @patch("/{event:str}")
     async def update_event(
-        self, event: FromPath[str], data: JSONBody[EventPatch], market: MarketDep, actor: ActorDep
+        self, event: FromPath[str], data: JSONBody[EventPatch], services: ServicesDep, actor: ActorDep
     ) -> EventView:
-        return await events.update_event(market, actor, event, data)
+        return await events.update_event(services, actor, event, data)
 
     @post("/{event:str}/invites", status_code=HTTP_201_CREATED)
     async def create_invites(
         self,
         event: FromPath[str],
         data: JSONBody[InviteRequest],
-        market: MarketDep,
+        services: ServicesDep,
         actor: ActorDep,
     ) -> InvitesOut:
-        return InvitesOut(await events.create_invites(market, actor, event, data.count))
+        return InvitesOut(await events.create_invites(services, actor, event, data.count))
 
     @get("/{event:str}/invites")
     async def list_invites(self, event: FromPath[str], actor: ActorDep) -> list[dict[str, object]]:
@@ -68,17 +68,17 @@ class EventController(Controller):
 
     @post("/{event:str}/causes", status_code=HTTP_201_CREATED)
     async def create_cause(
-        self, event: FromPath[str], data: JSONBody[CauseInput], market: MarketDep, actor: ActorDep
+        self, event: FromPath[str], data: JSONBody[CauseInput], services: ServicesDep, actor: ActorDep
     ) -> CauseView:
-        return await events.create_cause(market, actor, event, data)
+        return await events.create_cause(services, actor, event, data)
 
     @get("/{event:str}/causes")
     async def list_causes(self, event: FromPath[str]) -> list[CauseView]:
         return await events.list_causes((await events.get_event(event)).id)
 
     @get("/{event:str}/stalls")
-    async def list_stalls(self, event: FromPath[str], market: MarketDep) -> list[StallView]:
-        return await stalls.list_stalls(market, (await events.get_event(event)).id)
+    async def list_stalls(self, event: FromPath[str], services: ServicesDep) -> list[StallView]:
+        return await stalls.list_stalls(services, (await events.get_event(event)).id)
 
     @get("/{event:str}/items")
     async def list_items(

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain import items
 from server.domain.items import ItemPatch, SaleResult
 from server.domain.views import ItemView
@@ -37,30 +37,30 @@ class ItemController(Controller):
 
     @patch("/{item_id:uuid}")
     async def update_item(
-        self, item_id: FromPath[UUID], data: JSONBody[ItemPatch], market: MarketDep, actor: ActorDep
+        self, item_id: FromPath[UUID], data: JSONBody[ItemPatch], services: ServicesDep, actor: ActorDep
     ) -> ItemView:
-        return await items.update_item(market, actor, item_id, data)
+        return await items.update_item(services, actor, item_id, data)
 
     @post("/{item_id:uuid}/reserve", status_code=200)
     async def reserve(
         self,
         item_id: FromPath[UUID],
         data: JSONBody[ReserveInput],
-        market: MarketDep,
+        services: ServicesDep,
         actor: ActorDep,
     ) -> ItemView:
-        return await items.reserve_item(market, actor, item_id, data.minutes, data.device_id)
+        return await items.reserve_item(services, actor, item_id, data.minutes, data.device_id)
 
     @post("/{item_id:uuid}/release", status_code=200)
-    async def release(self, item_id: FromPath[UUID], market: MarketDep, actor: ActorDep) -> ItemView:
-        return await items.release_item(market, actor, item_id)
+    async def release(self, item_id: FromPath[UUID], services: ServicesDep, actor: ActorDep) -> ItemView:
+        return await items.release_item(services, actor, item_id)
 
     @post("/{item_id:uuid}/sell", status_code=201)
     async def sell(
-        self, item_id: FromPath[UUID], data: JSONBody[SellInput], market: MarketDep, actor: ActorDep
+        self, item_id: FromPath[UUID], data: JSONBody[SellInput], services: ServicesDep, actor: ActorDep
     ) -> SaleResult:
-        return await items.sell_item(market, actor, item_id, data.quantity, data.amount, data.sale_id)
+        return await items.sell_item(services, actor, item_id, data.quantity, data.amount, data.sale_id)
 
     @delete("/{item_id:uuid}", status_code=204)
-    async def delete_item(self, item_id: FromPath[UUID], market: MarketDep, actor: ActorDep) -> None:
-        await items.delete_item(market, actor, item_id)
+    async def delete_item(self, item_id: FromPath[UUID], services: ServicesDep, actor: ActorDep) -> None:
+        await items.delete_item(services, actor, item_id)

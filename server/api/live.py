@@ -19,7 +19,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from server.api.deps import MarketDep, visitor_idle
+from server.api.deps import ServicesDep, visitor_idle
 from server.api.relay import relay
 from server.domain import chat, events
 from server.domain.actors import Actor, actor_for_token
@@ -33,12 +33,12 @@ MAX_FRAME_CHARS = 4096  # an auth frame with a token, a typing frame: a few hund
 
 @websocket("/api/live")
 async def live_personal(
-    socket: WebSocket[Any, Any, Any], market: MarketDep, channels: NamedDependency[ChannelsPlugin]
+    socket: WebSocket[Any, Any, Any], services: ServicesDep, channels: NamedDependency[ChannelsPlugin]
 ) -> None:
     await socket.accept()
     hello = await _first_frame(socket)
     token = str(hello.get("token", "")) if hello else ""
-    actor = await actor_for_token(token, idle=visitor_idle(market)) if hello else None
+    actor = await actor_for_token(token, idle=visitor_idle(services)) if hello else None
     if actor is None:
         await socket.close(code=4401, reason="send {type: auth, token} first, with a valid token")
         return
@@ -53,7 +53,7 @@ async def live_personal(
             channels,
             scopes,
             {"type": "ready", "scopes": scopes},
-            lambda frame: _handle_frame(frame, actor, market, socket, token),
+            lambda frame: _handle_frame(frame, actor, services, socket, token),
         )
     finally:
         await mark_present(presence_key(actor), -1)
@@ -68,7 +68,7 @@ async def _first_frame(socket: WebSocket[Any, Any, Any]) -> dict[str, Any] | Non
     return None
 
 
-async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[Any, Any, Any], token: str) -> None:
+async def _handle_frame(raw: str, actor: Actor, services: Any, socket: WebSocket[Any, Any, Any], token: str) -> None:
     """Typing indicators and keep-alives; anything else gets an error frame, never a crash.
 
     A client only ever sends small flat frames, so anything long is refused before parsing and
@@ -81,10 +81,10 @@ async def _handle_frame(raw: str, actor: Actor, market: Any, socket: WebSocket[A
         frame = json.loads(raw)
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "typing":
-            await chat.typing(market, actor, UUID(str(frame["conversation_id"])))
+            await chat.typing(services, actor, UUID(str(frame["conversation_id"])))
         elif kind == "ping":
             # A token revoked (a resumed identity) or lapsed since the socket opened ends it here.
-            if await actor_for_token(token, idle=visitor_idle(market)) is None:
+            if await actor_for_token(token, idle=visitor_idle(services)) is None:
                 await socket.close(code=4401, reason="this token was revoked or has expired")
                 return
             await mark_present(presence_key(actor), 0)

@@ -11,7 +11,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.params import FromHeader, FromPath, JSONBody, QueryParameter
 
 from server.api.client import caller_key
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain import blocks, events, items, kiosk_tokens, moderation, stalls
 from server.domain.blocks import BlockView
 from server.domain.errors import Invalid
@@ -96,21 +96,21 @@ class OrganizerController(Controller):
 
     @post("/api/items/{item_id:uuid}/hidden", status_code=200)
     async def hide_item(
-        self, item_id: FromPath[UUID], data: JSONBody[HiddenInput], market: MarketDep, actor: ActorDep
+        self, item_id: FromPath[UUID], data: JSONBody[HiddenInput], services: ServicesDep, actor: ActorDep
     ) -> ItemView:
-        return await items.set_item_hidden(market, actor, item_id, data.hidden)
+        return await items.set_item_hidden(services, actor, item_id, data.hidden)
 
     @post("/api/stalls/{code:str}/hidden", status_code=200)
     async def hide_stall(
-        self, code: FromPath[str], data: JSONBody[HiddenInput], market: MarketDep, actor: ActorDep
+        self, code: FromPath[str], data: JSONBody[HiddenInput], services: ServicesDep, actor: ActorDep
     ) -> StallView:
-        return await stalls.set_stall_hidden(market, actor, code, data.hidden)
+        return await stalls.set_stall_hidden(services, actor, code, data.hidden)
 
     @post("/api/messages/{message_id:uuid}/report", status_code=201)
     async def report(
-        self, message_id: FromPath[UUID], data: JSONBody[ReportInput], market: MarketDep, actor: ActorDep
+        self, message_id: FromPath[UUID], data: JSONBody[ReportInput], services: ServicesDep, actor: ActorDep
     ) -> ReportView:
-        await market.limits.hit(REPORTS_PER_REPORTER, caller_key(actor))
+        await services.limits.hit(REPORTS_PER_REPORTER, caller_key(actor))
         return await moderation.report_message(actor, message_id, data.reason)
 
     @get("/api/events/{event:str}/reports")
@@ -131,9 +131,9 @@ class OrganizerController(Controller):
 
     @post("/api/events/{event:str}/kiosk-tokens", status_code=201)
     async def kiosk_token(
-        self, event: FromPath[str], data: JSONBody[KioskTokenInput], market: MarketDep, actor: ActorDep
+        self, event: FromPath[str], data: JSONBody[KioskTokenInput], services: ServicesDep, actor: ActorDep
     ) -> KioskTokenOut:
-        return await kiosk_tokens.create_kiosk_token(actor, event, data.label, market.settings.base_url)
+        return await kiosk_tokens.create_kiosk_token(actor, event, data.label, services.settings.base_url)
 
     @get("/api/events/{event:str}/kiosk-tokens")
     async def kiosk_token_list(self, event: FromPath[str], actor: ActorDep) -> list[KioskTokenView]:
@@ -147,14 +147,14 @@ class OrganizerController(Controller):
 
     @get("/api/kiosk/{event:str}")
     async def kiosk_setup(
-        self, event: FromPath[str], market: MarketDep, token: FromHeader[str | None] = None
+        self, event: FromPath[str], services: ServicesDep, token: FromHeader[str | None] = None
     ) -> KioskSetup:
         """What an entrance screen needs; the header `token` is the organizer's kiosk token."""
         event_id = await kiosk_tokens.kiosk_event(token, event)
         view = await events.get_event(str(event_id))
         return KioskSetup(
             view,
-            await stalls.list_stalls(market, event_id),
+            await stalls.list_stalls(services, event_id),
             await events.list_causes(event_id),
             await event_totals(event_id),
         )
@@ -163,17 +163,17 @@ class OrganizerController(Controller):
     async def all_signs(
         self,
         event: FromPath[str],
-        market: MarketDep,
+        services: ServicesDep,
         actor: ActorDep,
         page: Annotated[str, QueryParameter(description="a4 or letter")] = "a4",
     ) -> Response[bytes]:
         """Every stall's QR sign, one per page, for the organizer to print in one go."""
         row = await events.owned_event(actor, event)
         size = _page_size(page)
-        listed = await stalls.list_stalls(market, row["id"])
+        listed = await stalls.list_stalls(services, row["id"])
         sign_event = SignEvent(row["name"], row["hashtag"])
         signs = [SignStall(s.name, s.number, s.location, s.store_tag, s.url) for s in listed]
-        fonts = market.settings.font_dirs
+        fonts = services.settings.font_dirs
         pdf = await anyio.to_thread.run_sync(lambda: stall_signs_pdf(signs, sign_event, size, font_dirs=fonts))
         return Response(
             pdf,
@@ -182,25 +182,25 @@ class OrganizerController(Controller):
         )
 
     @get("/s/{code:str}/sign.svg", media_type="image/svg+xml", include_in_schema=False)
-    async def sign_svg(self, code: FromPath[str], market: MarketDep) -> Response[str]:
-        stall = await stalls.visible_stall(market, None, code)
+    async def sign_svg(self, code: FromPath[str], services: ServicesDep) -> Response[str]:
+        stall = await stalls.visible_stall(services, None, code)
         event = await events.get_event(str(stall.event_id))
         svg = stall_sign_svg(
             SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url),
             SignEvent(event.name, event.hashtag),
-            font_dirs=market.settings.font_dirs,
+            font_dirs=services.settings.font_dirs,
         )
         return Response(svg, media_type="image/svg+xml")
 
     @get("/s/{code:str}/sign.pdf", media_type="application/pdf", include_in_schema=False)
     async def sign_pdf(
-        self, code: FromPath[str], market: MarketDep, page: Annotated[str, QueryParameter()] = "a4"
+        self, code: FromPath[str], services: ServicesDep, page: Annotated[str, QueryParameter()] = "a4"
     ) -> Response[bytes]:
-        stall = await stalls.visible_stall(market, None, code)
+        stall = await stalls.visible_stall(services, None, code)
         event = await events.get_event(str(stall.event_id))
         sign = SignStall(stall.name, stall.number, stall.location, stall.store_tag, stall.url)
         size = _page_size(page)
-        fonts = market.settings.font_dirs
+        fonts = services.settings.font_dirs
         pdf = await anyio.to_thread.run_sync(
             lambda: stall_signs_pdf([sign], SignEvent(event.name, event.hashtag), size, font_dirs=fonts)
         )
@@ -210,7 +210,7 @@ class OrganizerController(Controller):
     async def price_tags(
         self,
         code: FromPath[str],
-        market: MarketDep,
+        services: ServicesDep,
         actor: ActorDep,
         page: Annotated[str, QueryParameter()] = "a4",
     ) -> Response[bytes]:
@@ -220,9 +220,9 @@ class OrganizerController(Controller):
         listed = await items.list_items(
             UUID(str(row["event"])), stall_id=UUID(str(row["id"])), limit=500, states=("available", "reserved")
         )
-        base = market.settings.base_url
+        base = services.settings.base_url
         tags = [PriceTag(i.title, format_money(i.price, i.currency), f"{base}/s/{code}?item={i.id}") for i in listed]
         size = _page_size(page)
-        sign_event, fonts = SignEvent(event.name, event.hashtag), market.settings.font_dirs
+        sign_event, fonts = SignEvent(event.name, event.hashtag), services.settings.font_dirs
         pdf = await anyio.to_thread.run_sync(lambda: price_tags_pdf(tags, sign_event, size, font_dirs=fonts))
         return Response(pdf, media_type="application/pdf")

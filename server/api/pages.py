@@ -11,7 +11,7 @@ from html import escape
 from litestar import Controller, MediaType, Response, get
 from litestar.params import FromPath
 
-from server.api.deps import MarketDep
+from server.api.deps import ServicesDep
 from server.api.pwa import shell_page
 from server.domain import events, items, stalls
 from server.domain.money import format_money
@@ -25,8 +25,8 @@ class PageController(Controller):
     include_in_schema = False
 
     @get("/s/{code:str}", media_type=MediaType.HTML)
-    async def stall_page(self, code: FromPath[str], market: MarketDep) -> Response[str]:
-        stall = await stalls.visible_stall(market, None, code)
+    async def stall_page(self, code: FromPath[str], services: ServicesDep) -> Response[str]:
+        stall = await stalls.visible_stall(services, None, code)
         event = await events.get_event(str(stall.event_id))
         listed = await items.list_items(event.id, stall_id=stall.id, limit=500)
         return Response(
@@ -36,13 +36,13 @@ class PageController(Controller):
         )
 
     @get("/s/{code:str}/qr.svg", media_type="image/svg+xml")
-    async def stall_qr_svg(self, code: FromPath[str], market: MarketDep) -> Response[bytes]:
-        stall = await stalls.visible_stall(market, None, code)
+    async def stall_qr_svg(self, code: FromPath[str], services: ServicesDep) -> Response[bytes]:
+        stall = await stalls.visible_stall(services, None, code)
         return Response(qr_svg(stall.url), media_type="image/svg+xml", headers=_cache_day())
 
     @get("/s/{code:str}/qr.png", media_type="image/png")
-    async def stall_qr_png(self, code: FromPath[str], market: MarketDep) -> Response[bytes]:
-        stall = await stalls.visible_stall(market, None, code)
+    async def stall_qr_png(self, code: FromPath[str], services: ServicesDep) -> Response[bytes]:
+        stall = await stalls.visible_stall(services, None, code)
         return Response(qr_png(stall.url), media_type="image/png", headers=_cache_day())
 
     @get("/", media_type=MediaType.HTML)
@@ -56,9 +56,9 @@ class PageController(Controller):
         return Response(_page("Souk", body), media_type=MediaType.HTML)
 
     @get("/e/{slug:str}", media_type=MediaType.HTML)
-    async def event_page(self, slug: FromPath[str], market: MarketDep) -> Response[str]:
+    async def event_page(self, slug: FromPath[str], services: ServicesDep) -> Response[str]:
         event = await events.get_event(slug)
-        listed = await stalls.list_stalls(market, event.id)
+        listed = await stalls.list_stalls(services, event.id)
         links = "".join(
             f'<li><a href="/s/{escape(s.code)}" dir="auto">{escape(s.name)}</a>'
             f' <span class="meta">{escape(s.number)} {escape(s.store_tag)}</span></li>'

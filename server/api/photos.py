@@ -13,7 +13,7 @@ from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.api.client import address_group, caller_key, client_address
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain.actors import require_any
 from server.domain.errors import NotFound
 from server.domain.uploads import store_photo
@@ -40,7 +40,7 @@ class PhotoController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-        market: MarketDep,
+        services: ServicesDep,
         actor: ActorDep,
     ) -> PhotoOut:
         """Store a photo; the real type is sniffed from the bytes, EXIF (GPS!) is stripped.
@@ -48,22 +48,22 @@ class PhotoController(Controller):
         Any visitor device may upload (a photo in a chat), so uploads are limited per device or
         account and per address, within minutes and within a day."""
         who = require_any(actor)
-        where = address_group(client_address(request, market.settings.trusted_proxies))
-        await market.limits.hit(UPLOADS_PER_ADDRESS, where)
-        await market.limits.hit(UPLOADS_PER_CALLER, caller_key(who))
-        await market.limits.hit(UPLOADS_PER_CALLER_DAY, caller_key(who))
-        raw = await data.file.read(market.settings.max_upload_bytes + 1)
-        stored = await store_photo(market, raw)
+        where = address_group(client_address(request, services.settings.trusted_proxies))
+        await services.limits.hit(UPLOADS_PER_ADDRESS, where)
+        await services.limits.hit(UPLOADS_PER_CALLER, caller_key(who))
+        await services.limits.hit(UPLOADS_PER_CALLER_DAY, caller_key(who))
+        raw = await data.file.read(services.settings.max_upload_bytes + 1)
+        stored = await store_photo(services, raw)
         return PhotoOut(photo_view(stored.key, stored.width, stored.height), stored.mime)
 
     @get("/photos/{key:str}/{size:str}", include_in_schema=False)
-    async def serve(self, key: FromPath[str], size: FromPath[str], market: MarketDep) -> Response[bytes] | File:
-        path = market.photos.file_for(key, size)
+    async def serve(self, key: FromPath[str], size: FromPath[str], services: ServicesDep) -> Response[bytes] | File:
+        path = services.photos.file_for(key, size)
         if path is None or not path.exists():
             raise NotFound("No such photo")
         return File(
             path=path,
-            media_type=market.photos.media_type(path),
+            media_type=services.photos.media_type(path),
             content_disposition_type="inline",
             # Content-addressed: the bytes behind a URL never change.
             headers={"Cache-Control": "public, max-age=31536000, immutable"},

@@ -8,7 +8,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain import items, stalls
 from server.domain.items import ItemInput
 from server.domain.stalls import StallPatch
@@ -20,14 +20,14 @@ class StallController(Controller):
     tags = ["stalls"]
 
     @get("/{code:str}")
-    async def get_stall(self, code: FromPath[str], market: MarketDep, actor: ActorDep) -> StallView:
-        return await stalls.visible_stall(market, actor, code)
+    async def get_stall(self, code: FromPath[str], services: ServicesDep, actor: ActorDep) -> StallView:
+        return await stalls.visible_stall(services, actor, code)
 
     @patch("/{code:str}")
     async def update_stall(
-        self, code: FromPath[str], data: JSONBody[StallPatch], market: MarketDep, actor: ActorDep
+        self, code: FromPath[str], data: JSONBody[StallPatch], services: ServicesDep, actor: ActorDep
     ) -> StallView:
-        return await stalls.update_stall(market, actor, code, data)
+        return await stalls.update_stall(services, actor, code, data)
 
     @get("/{code:str}/items")
     async def stall_items(self, code: FromPath[str], actor: ActorDep) -> list[ItemView]:
@@ -36,6 +36,6 @@ class StallController(Controller):
 
     @post("/{code:str}/items", status_code=HTTP_201_CREATED)
     async def create_item(
-        self, code: FromPath[str], data: JSONBody[ItemInput], market: MarketDep, actor: ActorDep
+        self, code: FromPath[str], data: JSONBody[ItemInput], services: ServicesDep, actor: ActorDep
     ) -> ItemView:
-        return await items.create_item(market, actor, code, data)
+        return await items.create_item(services, actor, code, data)

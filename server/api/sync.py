@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from server.api.client import caller_key
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.api.relay import relay
 from server.domain import events
 from server.domain.feed import pull
@@ -36,22 +36,22 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/pull", status_code=200)
-    async def pull(self, data: JSONBody[PullRequest], market: MarketDep, actor: ActorDep) -> PullResult:
+    async def pull(self, data: JSONBody[PullRequest], services: ServicesDep, actor: ActorDep) -> PullResult:
         """Changes since `cursor` (none: a snapshot first). `reset: true` means start over."""
-        return await pull(market, actor, data.event, data.cursor, data.limit)
+        return await pull(services, actor, data.event, data.cursor, data.limit)
 
     @post("/push", status_code=200)
-    async def push(self, data: JSONBody[PushRequest], market: MarketDep, actor: ActorDep) -> PushResult:
+    async def push(self, data: JSONBody[PushRequest], services: ServicesDep, actor: ActorDep) -> PushResult:
         """Apply queued mutations in order, each exactly once; see sync/push.py for the rules.
 
         Pushes are limited per caller, and so are refused mutations: each is kept (so a retry
         gets the same answer), and a script must not fill the database with refusals."""
         who = caller_key(actor)
-        await market.limits.hit(SYNC_PUSHES_PER_CALLER, who)
-        await market.limits.check(SYNC_REJECTIONS_PER_CALLER, who)
-        result = await push(market, actor, data)
+        await services.limits.hit(SYNC_PUSHES_PER_CALLER, who)
+        await services.limits.check(SYNC_REJECTIONS_PER_CALLER, who)
+        result = await push(services, actor, data)
         if refused := sum(1 for outcome in result.results if outcome.status == "rejected"):
-            await market.limits.hit(SYNC_REJECTIONS_PER_CALLER, who, refused)
+            await services.limits.hit(SYNC_REJECTIONS_PER_CALLER, who, refused)
         return result
 
 

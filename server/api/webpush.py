@@ -24,7 +24,7 @@ from typing import Any, Final
 from litestar import Controller, get, post
 from litestar.params import JSONBody
 
-from server.api.deps import ActorDep, MarketDep
+from server.api.deps import ActorDep, ServicesDep
 from server.domain.actors import Actor, require_any
 from server.domain.errors import Conflict, Invalid
 from server.tables import PushSubscriptionRow
@@ -63,14 +63,14 @@ class WebPushController(Controller):
     tags = ["web push"]
 
     @get("/key")
-    async def key(self, market: MarketDep) -> VapidKeyOut:
-        return VapidKeyOut(load_or_create_vapid_keys(market.settings.data_dir).public_key_b64url)
+    async def key(self, services: ServicesDep) -> VapidKeyOut:
+        return VapidKeyOut(load_or_create_vapid_keys(services.settings.data_dir).public_key_b64url)
 
     @post("/subscriptions", status_code=201)
-    async def subscribe(self, data: JSONBody[SubscriptionIn], market: MarketDep, actor: ActorDep) -> dict[str, str]:
+    async def subscribe(self, data: JSONBody[SubscriptionIn], services: ServicesDep, actor: ActorDep) -> dict[str, str]:
         who = require_any(actor)
         try:
-            endpoint = check_endpoint(data.endpoint, allow_http=market.settings.push_allow_http).url
+            endpoint = check_endpoint(data.endpoint, allow_http=services.settings.push_allow_http).url
         except ForbiddenEndpoint as exc:
             raise Invalid(
                 f"endpoint must be the https URL the browser's push service gave: {exc}", field="endpoint"

@@ -8,6 +8,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
+from server.database import build_engine
 from server.photos.store import PhotoStore
 from server.ratelimit import MemoryCounters, RateLimiter
 from server.settings import Settings
@@ -19,7 +20,7 @@ PASSWORD_CHECKS_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
-class Market:
+class Services:
     """The running market's services: database engine, settings, pub/sub and photo store, and
     the guards that keep one client from taking them all (rate limits, password check slots)."""
 
@@ -29,3 +30,18 @@ class Market:
     publish: Publisher | None = None
     limits: RateLimiter = field(default_factory=lambda: RateLimiter(MemoryCounters()))
     password_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE))
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, publish: Publisher | None = None, limits: RateLimiter | None = None
+    ) -> Services:
+        """The one way to build them: the server, the CLI, benchmarks and tests all come here,
+        so a new service is wired in one place. The engine is built, not connected: whoever
+        runs it binds the tables and starts it (the app in its lifespan, the CLI around a job)."""
+        return cls(
+            engine=build_engine(settings),
+            settings=settings,
+            photos=PhotoStore(settings.photos_dir, settings.max_upload_bytes),
+            publish=publish,
+            limits=limits or RateLimiter(MemoryCounters()),
+        )

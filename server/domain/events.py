@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from zoneinfo import available_timezones
 
 from server.domain.actors import Actor, require_role
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
 from server.domain.money import is_currency_code
@@ -51,10 +51,10 @@ class CauseInput:
     goal: int | None = None
 
 
-async def create_event(market: Market, actor: Actor | None, data: EventInput) -> EventView:
+async def create_event(services: Services, actor: Actor | None, data: EventInput) -> EventView:
     organizer = require_role(actor, "organizer")
     fields = _checked_event(data)
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         if await Event.exists().where(Event.slug == fields["slug"]):
             raise Conflict(f"An event with slug {fields['slug']!r} already exists", field="slug")
         now = datetime.now(UTC)
@@ -64,9 +64,9 @@ async def create_event(market: Market, actor: Actor | None, data: EventInput) ->
     return await get_event(str(event.slug))
 
 
-async def update_event(market: Market, actor: Actor | None, slug_or_id: str, patch: EventPatch) -> EventView:
+async def update_event(services: Services, actor: Actor | None, slug_or_id: str, patch: EventPatch) -> EventView:
     """Change an event's details; slug, hashtag and currency stay fixed once items carry them."""
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         owned = await owned_event(actor, slug_or_id)
         row = await one(locked(Event.select().where(Event.id == owned["id"])), "No such event")  # the latest version
         given = {k: v for k, v in vars(patch).items() if v is not None}
@@ -106,7 +106,7 @@ async def owned_event(actor: Actor | None, slug_or_id: str) -> dict[str, Any]:
     return row
 
 
-async def create_invites(market: Market, actor: Actor | None, event_slug: str, n: int) -> list[str]:
+async def create_invites(services: Services, actor: Actor | None, event_slug: str, n: int) -> list[str]:
     """Single-use codes, one per vendor: a leaked code lets in one stall, not a crowd."""
     event = await owned_event(actor, event_slug)
     n = count(n, "count", low=1, high=500)
@@ -125,7 +125,7 @@ async def list_invites(actor: Actor | None, event_slug: str) -> list[dict[str, o
     return [{"code": r["code"], "used": r["used_at"] is not None} for r in rows]
 
 
-async def create_cause(market: Market, actor: Actor | None, event_slug: str, data: CauseInput) -> CauseView:
+async def create_cause(services: Services, actor: Actor | None, event_slug: str, data: CauseInput) -> CauseView:
     event = await owned_event(actor, event_slug)
     name = text(data.name, "name", max_len=120, min_len=1)
     tag = hashtag(data.tag, "tag")
@@ -133,7 +133,7 @@ async def create_cause(market: Market, actor: Actor | None, event_slug: str, dat
     key = tag_key(tag)
     if key == "socialcause":
         raise Invalid("A cause needs its own tag; #SocialCause is added to its items for you", field="tag")
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         if await Cause.exists().where((Cause.event == event["id"]) & (Cause.tag_key == key)):
             raise Conflict(f"This event already has a cause tagged {tag}", field="tag")
         cause = Cause(id=uuid4(), event=event["id"], name=name, tag=tag, tag_key=key, goal=goal)

@@ -15,7 +15,7 @@ from server.domain import events
 from server.domain.actors import Actor, require_any
 from server.domain.chat.channels import conversation_scope
 from server.domain.chat.views import conversation_view, for_reader, message_version, message_view
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.totals import event_totals
 from server.domain.views import cause_view, event_view, item_view, stall_view
 from server.tables import Cause, Conversation, Event, Item, Message, Stall
@@ -27,13 +27,13 @@ MESSAGES_IN_SNAPSHOT = 200  # per conversation; older ones are fetched on demand
 
 
 async def pull(
-    market: Market, actor: Actor | None, event_ref: str, cursor_token: str | None, limit: int = DEFAULT_LIMIT
+    services: Services, actor: Actor | None, event_ref: str, cursor_token: str | None, limit: int = DEFAULT_LIMIT
 ) -> PullResult:
     """Changes in an event since the caller's cursor (none: a snapshot first)."""
     caller = require_any(actor)
     event = await events.get_event(event_ref)
-    feed = EventFeed(market, caller, event.id)
-    return await pull_feed(feed, str(event.id), cursor_token, market.settings.resolved_secret(), limit)
+    feed = EventFeed(services, caller, event.id)
+    return await pull_feed(feed, str(event.id), cursor_token, services.settings.resolved_secret(), limit)
 
 
 async def scopes_for(actor: Actor, event_id: UUID) -> list[str]:
@@ -48,8 +48,8 @@ async def scopes_for(actor: Actor, event_id: UUID) -> list[str]:
 class EventFeed:
     """The `sync.pull.Feed` of one event as one caller may see it."""
 
-    def __init__(self, market: Market, actor: Actor, event_id: UUID) -> None:
-        self.market = market
+    def __init__(self, services: Services, actor: Actor, event_id: UUID) -> None:
+        self.services = services
         self.actor = actor
         self.event_id = event_id
 
@@ -69,7 +69,7 @@ class EventFeed:
         return [_item_change(r) for r in await query.order_by(Item.id).limit(limit)]
 
     async def current(self, ids: dict[str, list[str]]) -> dict[tuple[str, str], Change]:
-        base_url = self.market.settings.base_url
+        base_url = self.services.settings.base_url
         found: dict[tuple[str, str], Change] = {}
         if "item" in ids:
             for row in await Item.select().where(Item.id.is_in(ids["item"])):
@@ -112,7 +112,7 @@ class EventFeed:
         for row in await Cause.select().where(Cause.event == event_id):
             changes.append(Change("cause", str(row["id"]), "upsert", int(row["version"]), _plain(cause_view(row))))
         for row in await Stall.select().where(Stall.event == event_id):
-            changes.append(_stall_change(row, self.market.settings.base_url))
+            changes.append(_stall_change(row, self.services.settings.base_url))
         changes.append(await _totals_change(event_id))
         return changes
 

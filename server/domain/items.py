@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 
 from server.domain.actors import Actor
 from server.domain.chat.receipts import announce_item_state
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import SOCIAL_CAUSE_TAG, find_tags, tag_key, unique_tags
 from server.domain.rows import locked, one
@@ -57,9 +57,9 @@ class ItemPatch:
     photo_keys: list[str] | None = None
 
 
-async def create_item(market: Market, actor: Actor | None, stall_code: str, data: ItemInput) -> ItemView:
+async def create_item(services: Services, actor: Actor | None, stall_code: str, data: ItemInput) -> ItemView:
     """Create an item; creating the same client-chosen id again returns the stored item."""
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         stall = await owned_stall(actor, stall_code)
         if data.id is not None:
             existing = await Item.select().where(Item.id == data.id).first()
@@ -91,8 +91,8 @@ async def create_item(market: Market, actor: Actor | None, stall_code: str, data
     return await get_item(UUID(str(item.id)))
 
 
-async def update_item(market: Market, actor: Actor | None, item_id: UUID, patch: ItemPatch) -> ItemView:
-    async with unit_of_work(market.engine, market.publish) as uow:
+async def update_item(services: Services, actor: Actor | None, item_id: UUID, patch: ItemPatch) -> ItemView:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row, stall = await _owned_item(actor, item_id)
         _refuse_if_sold(row)
         given = {k: v for k, v in vars(patch).items() if v is not None}
@@ -118,11 +118,11 @@ async def update_item(market: Market, actor: Actor | None, item_id: UUID, patch:
 
 
 async def reserve_item(
-    market: Market, actor: Actor | None, item_id: UUID, minutes: int = 30, device_id: UUID | None = None
+    services: Services, actor: Actor | None, item_id: UUID, minutes: int = 30, device_id: UUID | None = None
 ) -> ItemView:
     """Hold an item for a visitor; `reserved_until` lets the hold lapse on its own."""
     minutes = count(minutes, "minutes", low=1, high=7 * 24 * 60)
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row, _ = await _owned_item(actor, item_id)
         _refuse_if_sold(row)
         until = datetime.now(UTC) + timedelta(minutes=minutes)
@@ -130,8 +130,8 @@ async def reserve_item(
     return await get_item(item_id)
 
 
-async def release_item(market: Market, actor: Actor | None, item_id: UUID) -> ItemView:
-    async with unit_of_work(market.engine, market.publish) as uow:
+async def release_item(services: Services, actor: Actor | None, item_id: UUID) -> ItemView:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row, _ = await _owned_item(actor, item_id)
         _refuse_if_sold(row)
         if row["state"] == "reserved":
@@ -139,13 +139,13 @@ async def release_item(market: Market, actor: Actor | None, item_id: UUID) -> It
     return await get_item(item_id)
 
 
-async def expire_reservation(market: Market, item_id: UUID) -> dict[str, Any] | None:
+async def expire_reservation(services: Services, item_id: UUID) -> dict[str, Any] | None:
     """Make a lapsed reservation available again (the sweeper calls this, no actor needed).
 
     Returns the item row as it was when the hold lapsed, or None if it no longer had to lapse
     (sold, released or extended meanwhile): the check and the change are one transaction.
     """
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row = await locked(Item.select().where(Item.id == item_id)).first()
         now = datetime.now(UTC)
         if row is None or row["state"] != "reserved" or row["reserved_until"] is None:
@@ -172,7 +172,7 @@ class SaleResult:
 
 
 async def sell_item(
-    market: Market,
+    services: Services,
     actor: Actor | None,
     item_id: UUID,
     quantity: int = 1,
@@ -182,7 +182,7 @@ async def sell_item(
 ) -> SaleResult:
     """Record a sale of `quantity` units (a delta, so two offline sales both count)."""
     quantity = count(quantity, "quantity", low=1, high=MAX_QUANTITY)
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         # Who is asking comes first: a replayed sale id answers only the vendor who owns the item,
         # so a sale id seen elsewhere reveals nothing to anyone else.
         row, _ = await _owned_item(actor, item_id)
@@ -219,9 +219,9 @@ async def sell_item(
     return SaleResult(sale_view(sale_row), await get_item(item_id))
 
 
-async def delete_item(market: Market, actor: Actor | None, item_id: UUID) -> None:
+async def delete_item(services: Services, actor: Actor | None, item_id: UUID) -> None:
     """Soft delete: the row stays as a tombstone so offline replicas learn it is gone."""
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row, _ = await _owned_item(actor, item_id)
         if row["deleted_at"] is not None:
             return
@@ -385,11 +385,11 @@ async def _write_tags(item_id: object, event_id: object, tags: dict[str, Any]) -
     await ItemTag.insert(*(ItemTag(item=item_id, event=event_id, tag_key=tag_key(t), tag=t) for t in display))
 
 
-async def set_item_hidden(market: Market, actor: Actor | None, item_id: UUID, hidden: bool) -> ItemView:
+async def set_item_hidden(services: Services, actor: Actor | None, item_id: UUID, hidden: bool) -> ItemView:
     """Moderation: the event's organizer hides (or shows again) an item; search and sync drop it."""
     from server.domain.events import owned_event
 
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row = await one(locked(Item.select().where(Item.id == item_id)), f"No item {item_id}")
         await owned_event(actor, str(row["event"]))
         if bool(row["hidden"]) != hidden:

@@ -16,7 +16,7 @@ import msgspec
 from server.domain import chat, items, stalls
 from server.domain.actors import Actor, require_any
 from server.domain.chat.sending import SendInput
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Invalid, NotFound
 from server.domain.items import ItemInput, ItemPatch
 from server.domain.stalls import StallPatch
@@ -31,14 +31,14 @@ _T = TypeVar("_T")
 class Call:
     """Who pushes, through which market: the context every handler gets."""
 
-    market: Market
+    services: Services
     actor: Actor
 
 
-async def push(market: Market, actor: Actor | None, request: PushRequest) -> PushResult:
+async def push(services: Services, actor: Actor | None, request: PushRequest) -> PushResult:
     """Apply a device's queued mutations (see `sync/push.py` for the exactly-once rules)."""
     caller = require_any(actor)
-    return await push_batch(market.engine, market.publish, HANDLERS, Call(market, caller), caller, request)
+    return await push_batch(services.engine, services.publish, HANDLERS, Call(services, caller), caller, request)
 
 
 # --- argument parsing ------------------------------------------------------------------------
@@ -101,45 +101,45 @@ class _MarkRead:
 async def _create_item(call: Call, raw: dict[str, Any]) -> Any:
     ref = _args(raw, _NewItemRef, only=("stall_code", "id"))
     data = _args(raw, ItemInput, skip=("stall_code",))
-    return await items.create_item(call.market, call.actor, ref.stall_code, data)
+    return await items.create_item(call.services, call.actor, ref.stall_code, data)
 
 
 async def _update_item(call: Call, raw: dict[str, Any]) -> Any:
     ref = _args(raw, _ItemRef, only=("id",))
-    return await items.update_item(call.market, call.actor, ref.id, _args(raw, ItemPatch, skip=("id",)))
+    return await items.update_item(call.services, call.actor, ref.id, _args(raw, ItemPatch, skip=("id",)))
 
 
 async def _delete_item(call: Call, raw: dict[str, Any]) -> Any:
-    await items.delete_item(call.market, call.actor, _args(raw, _ItemRef).id)
+    await items.delete_item(call.services, call.actor, _args(raw, _ItemRef).id)
     return None
 
 
 async def _reserve_item(call: Call, raw: dict[str, Any]) -> Any:
     a = _args(raw, _Reserve)
-    return await items.reserve_item(call.market, call.actor, a.id, a.minutes, a.device_id)
+    return await items.reserve_item(call.services, call.actor, a.id, a.minutes, a.device_id)
 
 
 async def _release_item(call: Call, raw: dict[str, Any]) -> Any:
-    return await items.release_item(call.market, call.actor, _args(raw, _ItemRef).id)
+    return await items.release_item(call.services, call.actor, _args(raw, _ItemRef).id)
 
 
 async def _sell_item(call: Call, raw: dict[str, Any]) -> Any:
     a = _args(raw, _Sell)
-    return await items.sell_item(call.market, call.actor, a.id, a.quantity, a.amount, a.sale_id)
+    return await items.sell_item(call.services, call.actor, a.id, a.quantity, a.amount, a.sale_id)
 
 
 async def _update_stall(call: Call, raw: dict[str, Any]) -> Any:
     ref = _args(raw, _StallRef, only=("code",))
-    return await stalls.update_stall(call.market, call.actor, ref.code, _args(raw, StallPatch, skip=("code",)))
+    return await stalls.update_stall(call.services, call.actor, ref.code, _args(raw, StallPatch, skip=("code",)))
 
 
 async def _send_message(call: Call, raw: dict[str, Any]) -> Any:
-    return await chat.send_message(call.market, call.actor, _args(raw, SendInput))
+    return await chat.send_message(call.services, call.actor, _args(raw, SendInput))
 
 
 async def _mark_read(call: Call, raw: dict[str, Any]) -> Any:
     a = _args(raw, _MarkRead)
-    return await chat.mark_read(call.market, call.actor, a.conversation_id, a.up_to_seq)
+    return await chat.mark_read(call.services, call.actor, a.conversation_id, a.up_to_seq)
 
 
 _ITEM_MUTATIONS = {"update_item", "delete_item", "reserve_item", "release_item", "sell_item", "create_item"}

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from server.domain import items
 from server.domain.actors import Actor, require_role
 from server.domain.chat.sending import system_message
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import DomainError, NotFound
 from server.domain.rows import one
 from server.domain.views import ItemView
@@ -26,7 +26,7 @@ DEFAULT_MINUTES = 30
 
 
 async def reserve_for_visitor(
-    market: Market, actor: Actor | None, conversation_id: UUID, item_id: UUID, minutes: int = DEFAULT_MINUTES
+    services: Services, actor: Actor | None, conversation_id: UUID, item_id: UUID, minutes: int = DEFAULT_MINUTES
 ) -> ItemView:
     vendor = require_role(actor, "vendor")
     conversation = (
@@ -36,17 +36,17 @@ async def reserve_for_visitor(
     )
     if conversation is None or conversation["vendor"] != vendor.account_id:
         raise NotFound("No such conversation")
-    item = await items.reserve_item(market, vendor, item_id, minutes, UUID(str(conversation["device"])))
+    item = await items.reserve_item(services, vendor, item_id, minutes, UUID(str(conversation["device"])))
     until = await _local_time(conversation["event"], item)
-    await system_message(market, conversation_id, f"Reserved for you until {until}: {item.title}.", item_id)
+    await system_message(services, conversation_id, f"Reserved for you until {until}: {item.title}.", item_id)
     return item
 
 
-async def sweep(market: Market) -> int:
+async def sweep(services: Services) -> int:
     """Lapse every expired hold now; returns how many lapsed."""
     lapsed = 0
     for item_id in await items.lapsed_reservations():
-        row = await items.expire_reservation(market, item_id)
+        row = await items.expire_reservation(services, item_id)
         if row is None:
             continue
         lapsed += 1
@@ -59,16 +59,16 @@ async def sweep(market: Market) -> int:
         )
         if conversation is not None:
             await system_message(
-                market, conversation["id"], f"The reservation lapsed: {row['title']} is available again.", item_id
+                services, conversation["id"], f"The reservation lapsed: {row['title']} is available again.", item_id
             )
     return lapsed
 
 
-async def run_sweeper(market: Market, every_seconds: float = 15.0) -> None:
+async def run_sweeper(services: Services, every_seconds: float = 15.0) -> None:
     """Background loop; safe with several workers (each lapse re-checks in its transaction)."""
     while True:
         try:
-            await sweep(market)
+            await sweep(services)
         except DomainError:
             log.exception("reservation sweep refused")
         except Exception:

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from server.auth.tokens import issue_account_token
 from server.domain.accounts import CheckedAccount, NewAccount, check_new_account, create_account
 from server.domain.actors import Actor, require_role
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
 from server.domain.rows import locked, one
@@ -50,7 +50,7 @@ class JoinResult:
 
 
 async def join_event(
-    market: Market,
+    services: Services,
     actor: Actor | None,
     invite_code: str,
     stall: StallInput,
@@ -68,8 +68,8 @@ async def join_event(
     # not be able to make the server spend Argon2's memory and CPU on every guess.
     await _usable_invite(code)
     if actor is None and new_account is not None:
-        account = await check_new_account(new_account, market.password_slots)
-    async with unit_of_work(market.engine, market.publish) as uow:
+        account = await check_new_account(new_account, services.password_slots)
+    async with unit_of_work(services.engine, services.publish) as uow:
         invite = await _usable_invite(code)  # again, inside the transaction: it may just have been spent
         vendor_id = actor.account_id if actor else await create_account(account, "vendor")  # type: ignore[arg-type]
         event_id = invite["event"]
@@ -81,8 +81,8 @@ async def join_event(
         await row.save()
         await Invite.update({Invite.used_by: vendor_id, Invite.used_at: now}).where(Invite.id == invite["id"])
         uow.record(event_scope(event_id), "stall", row.id, 1)
-    token = await issue_account_token(vendor_id, market.settings.token_days) if actor is None else None  # type: ignore[arg-type]
-    return JoinResult(await get_stall(market, str(row.code)), token)
+    token = await issue_account_token(vendor_id, services.settings.token_days) if actor is None else None  # type: ignore[arg-type]
+    return JoinResult(await get_stall(services, str(row.code)), token)
 
 
 async def _relocked(row: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +100,8 @@ async def _usable_invite(code: str) -> dict[str, Any]:
     return row
 
 
-async def update_stall(market: Market, actor: Actor | None, code: str, patch: StallPatch) -> StallView:
-    async with unit_of_work(market.engine, market.publish) as uow:
+async def update_stall(services: Services, actor: Actor | None, code: str, patch: StallPatch) -> StallView:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row = await _relocked(await owned_stall(actor, code))
         changes = _checked_patch(patch)
         if "store_tag_key" in changes:
@@ -116,22 +116,22 @@ async def update_stall(market: Market, actor: Actor | None, code: str, patch: St
                 }
             ).where(Stall.id == row["id"])
             uow.record(event_scope(row["event"]), "stall", row["id"], version)
-    return await get_stall(market, code)
+    return await get_stall(services, code)
 
 
-async def get_stall(market: Market, code: str) -> StallView:
+async def get_stall(services: Services, code: str) -> StallView:
     """The stall as stored, hidden or not: for code that already checked who is asking."""
-    return stall_view(await stall_row(code), market.settings.base_url)
+    return stall_view(await stall_row(code), services.settings.base_url)
 
 
-async def visible_stall(market: Market, actor: Actor | None, code: str) -> StallView:
+async def visible_stall(services: Services, actor: Actor | None, code: str) -> StallView:
     """The stall as `actor` may see it: a hidden stall is 404 to all but its vendor and organizer.
 
     Every read route (API, QR page, QR image, sign) goes through here, so a stall the organizer
     took down cannot still be reached by its printed code.
     """
     row = await visible_stall_row(actor, code)
-    return stall_view(row, market.settings.base_url)
+    return stall_view(row, services.settings.base_url)
 
 
 async def visible_stall_row(actor: Actor | None, code: str) -> dict[str, Any]:
@@ -152,9 +152,9 @@ async def may_see_hidden(actor: Actor | None, event_id: object, vendor_id: objec
     return actor.role == "organizer" and row is not None and row["organizer"] == actor.account_id
 
 
-async def list_stalls(market: Market, event_id: UUID) -> list[StallView]:
+async def list_stalls(services: Services, event_id: UUID) -> list[StallView]:
     rows = await Stall.select().where((Stall.event == event_id) & (Stall.hidden.eq(False))).order_by(Stall.number)
-    return [stall_view(r, market.settings.base_url) for r in rows]
+    return [stall_view(r, services.settings.base_url) for r in rows]
 
 
 async def stall_row(code: str) -> dict[str, Any]:
@@ -208,11 +208,11 @@ def _stall_code() -> str:
     return "".join(secrets.choice(STALL_CODE_ALPHABET) for _ in range(STALL_CODE_LENGTH))
 
 
-async def set_stall_hidden(market: Market, actor: Actor | None, code: str, hidden: bool) -> StallView:
+async def set_stall_hidden(services: Services, actor: Actor | None, code: str, hidden: bool) -> StallView:
     """Moderation: the organizer hides a whole stall (its items leave search and sync with it)."""
     from server.domain.events import owned_event
 
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row = await stall_row(code)
         await owned_event(actor, str(row["event"]))
         row = await _relocked(row)
@@ -222,11 +222,11 @@ async def set_stall_hidden(market: Market, actor: Actor | None, code: str, hidde
                 {Stall.hidden: hidden, Stall.version: version, Stall.updated_at: datetime.now(UTC)}
             ).where(Stall.id == row["id"])
             uow.record(event_scope(row["event"]), "stall", row["id"], version)
-    return await get_stall(market, code)
+    return await get_stall(services, code)
 
 
-async def my_stalls(market: Market, actor: Actor | None) -> list[StallView]:
+async def my_stalls(services: Services, actor: Actor | None) -> list[StallView]:
     """A signed-in vendor's stalls, across events (the app opens the right one after sign-in)."""
     vendor = require_role(actor, "vendor")
     rows = await Stall.select().where(Stall.vendor == vendor.account_id).order_by(Stall.created_at)
-    return [stall_view(r, market.settings.base_url) for r in rows]
+    return [stall_view(r, services.settings.base_url) for r in rows]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import anyio.to_thread
 
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Invalid, TooManyRequests
 from server.photos.errors import PhotoBusy, PhotoRejected
 from server.photos.store import StoredPhoto
 from server.tables import Photo
 
 
-async def store_photo(market: Market, data: bytes) -> StoredPhoto:
+async def store_photo(services: Services, data: bytes) -> StoredPhoto:
     """Validate, strip and store (in a worker thread: it is CPU work), then register the key.
 
     A photo the pipeline refuses is a 422 naming the field; when the store's few decode slots
@@ -20,7 +20,7 @@ async def store_photo(market: Market, data: bytes) -> StoredPhoto:
     queue retries it) rather than one more body held in memory.
     """
     try:
-        stored = await anyio.to_thread.run_sync(market.photos.save, data)
+        stored = await anyio.to_thread.run_sync(services.photos.save, data)
     except PhotoRejected as exc:
         raise Invalid(exc.message, field="file") from None
     except PhotoBusy as exc:

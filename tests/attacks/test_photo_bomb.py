@@ -30,7 +30,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from PIL import ExifTags, Image, ImageDraw
 
-from server.domain.context import Market
+from server.domain.context import Services
 from server.photos.decode import DECODE_BUDGET
 from server.photos.errors import PhotoBusy, PhotoRejected
 from server.photos.gate import BUSY_RETRY_AFTER, MAX_DECODES, MAX_WAITING, DecodeGate
@@ -80,12 +80,12 @@ def store(tmp_path: Path) -> PhotoStore:
     return PhotoStore(tmp_path / "photos", MAX_BYTES)
 
 
-def app_market(app: Litestar) -> Market:
+def app_market(app: Litestar) -> Services:
     """The running app's Market (so its PhotoStore and DecodeGate), as the routes see it."""
-    provider = app.dependencies["market"]
+    provider = app.dependencies["services"]
     assert isinstance(provider, Provide)
     market = provider.dependency()
-    assert isinstance(market, Market)
+    assert isinstance(market, Services)
     return market
 
 

@@ -22,7 +22,7 @@ from server.domain.chat.views import (
     for_reader,
     message_view,
 )
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Conflict, Forbidden, NotFound
 from server.domain.rows import locked, one
 from server.tables import Conversation, Device, Message, Stall
@@ -30,7 +30,7 @@ from sync.log import UnitOfWork, unit_of_work
 
 
 async def open_conversation(
-    market: Market,
+    services: Services,
     actor: Actor | None,
     stall_code: str,
     conversation_id: UUID | None = None,
@@ -38,7 +38,7 @@ async def open_conversation(
 ) -> ConversationView:
     """The visitor's conversation with a stall: the existing one, or a new one."""
     visitor = require_visitor(actor)
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         row = await open_row(uow, visitor, stall_code, conversation_id, item_id)
     return await conversation_view(row["id"], visitor)
 

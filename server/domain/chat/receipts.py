@@ -13,7 +13,7 @@ from server.domain.actors import Actor, require_any
 from server.domain.chat.channels import account_channel, conversation_scope, device_channel
 from server.domain.chat.participants import channels_of, participant
 from server.domain.chat.views import ConversationView, conversation_view
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.rows import locked, one
 from server.domain.validate import count
 from server.tables import Conversation, Message, Stall
@@ -23,12 +23,12 @@ MAX_SEQ = 2**31 - 1  # Message.seq is a 32-bit column: a larger number cannot ev
 
 
 async def mark_read(
-    market: Market, actor: Actor | None, conversation_id: UUID, up_to_seq: int, *, delivered_only: bool = False
+    services: Services, actor: Actor | None, conversation_id: UUID, up_to_seq: int, *, delivered_only: bool = False
 ) -> ConversationView:
     """Mark the other side's messages up to `up_to_seq` delivered (and read, unless delivered_only)."""
     who = require_any(actor)
     up_to_seq = count(up_to_seq, "up_to_seq", low=0, high=MAX_SEQ)
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         role = await participant(who, conversation_id)
         conversation = await one(
             locked(Conversation.select().where(Conversation.id == conversation_id)), "No conversation"
@@ -65,12 +65,12 @@ async def mark_read(
     return await conversation_view(conversation_id, who)
 
 
-async def typing(market: Market, actor: Actor, conversation_id: UUID) -> None:
+async def typing(services: Services, actor: Actor, conversation_id: UUID) -> None:
     """Relay "typing…" to the other side; never stored, never logged."""
     role = await participant(actor, conversation_id)
     conversation = await one(Conversation.select().where(Conversation.id == conversation_id), "No conversation")
-    if market.publish is not None:
-        market.publish(
+    if services.publish is not None:
+        services.publish(
             {"type": "typing", "conversation_id": str(conversation_id), "by": role}, await channels_of(conversation)
         )
 

@@ -20,7 +20,7 @@ from server.domain.chat.channels import conversation_scope
 from server.domain.chat.conversations import open_row
 from server.domain.chat.participants import channels_of, participant, participant_and_vendor
 from server.domain.chat.views import MessageView, for_reader, message_view
-from server.domain.context import Market
+from server.domain.context import Services
 from server.domain.errors import Conflict, Invalid, NotFound
 from server.domain.flood import refuse_if_flooding
 from server.domain.money import format_money
@@ -45,13 +45,13 @@ class SendInput:
     photo_key: str | None = None
 
 
-async def send_message(market: Market, actor: Actor | None, data: SendInput) -> MessageView:
+async def send_message(services: Services, actor: Actor | None, data: SendInput) -> MessageView:
     """Append a message; the same message id twice stores it once and returns the stored one."""
     who = require_any(actor)
     body = text(data.body, "body", max_len=MAX_MESSAGE, multiline=True)
     if not body and data.photo_key is None and data.item_id is None:
         raise Invalid("body must not be empty", field="body")
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         conversation = await _conversation_for_send(uow, who, data)  # locked: sends to it queue here
         stored = await Message.select().where(Message.id == data.message_id).first()
         if stored is not None:
@@ -88,9 +88,9 @@ async def _resent(who: Actor, stored: dict[str, Any], data: SendInput) -> Messag
     return (await for_reader(who, [message_view(stored)]))[0]
 
 
-async def system_message(market: Market, conversation_id: UUID, body: str, item_id: UUID | None = None) -> None:
+async def system_message(services: Services, conversation_id: UUID, body: str, item_id: UUID | None = None) -> None:
     """A note from Souk itself in a conversation (reservations made or lapsed)."""
-    async with unit_of_work(market.engine, market.publish) as uow:
+    async with unit_of_work(services.engine, services.publish) as uow:
         conversation = await one(
             locked(Conversation.select().where(Conversation.id == conversation_id)), "No conversation"
         )
