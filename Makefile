@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/souk_test
 
-.PHONY: demo test setup chromium lint test-sqlite test-postgres
+.PHONY: demo test setup chromium lint lint-js test-sqlite test-postgres
 
 $(BIN)/souk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ chromium:
 demo: setup
 	$(BIN)/souk demo
 
-lint: setup
+# ESLint and TypeScript (over JSDoc, `// @ts-check` files) check the browser apps; only
+# developers need node_modules, the apps themselves have no build step.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+
+lint-js: node_modules/.package-lock.json
+	npx --no-install eslint pwa kiosk
+	npx --no-install tsc -p jsconfig.json
+
+lint: setup lint-js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -6,7 +6,7 @@
 // Set as properties (the live state of a control), not as attributes.
 const PROPS = new Set(["value", "checked", "disabled", "hidden", "selected", "multiple", "required"]);
 
-/** @typedef {Node | string | number | null | undefined | false | Child[]} Child */
+/** @typedef {Node | string | number | null | undefined | false | Array<any>} Child  (arrays nest) */
 
 /**
  * Create an element: h("a", {href, class: "x", onclick: fn, dataset: {...}, text: "..."}, child, [more]).

@@ -151,7 +151,7 @@ export class LiveSocket {
   }
 
   _close() {
-    clearInterval(this.pinger);
+    if (this.pinger !== null) clearInterval(this.pinger);
     this.pinger = null;
     const socket = this.socket;
     this.socket = null;

@@ -15,7 +15,7 @@ function formatter(currency) {
 /** Digits after the decimal mark of a currency (2 unless Intl says otherwise). @param {string} currency */
 export function minorDigits(currency) {
   try {
-    return formatter(currency).resolvedOptions().maximumFractionDigits;
+    return formatter(currency).resolvedOptions().maximumFractionDigits ?? 2;
   } catch {
     return 2;
   }
@@ -26,7 +26,7 @@ export function formatMoney(minor, currency) {
   if (minor == null) return "";
   try {
     const f = formatter(currency);
-    return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
+    return f.format(minor / 10 ** (f.resolvedOptions().maximumFractionDigits ?? 2));
   } catch {
     return `${(minor / 100).toFixed(2)} ${currency || ""}`.trim();
   }

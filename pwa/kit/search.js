@@ -39,6 +39,7 @@ const casefold = (s) => s.toLowerCase().replace(/ß/g, "ss").replace(/ς/g, "σ"
 /** One raw word -> its index words (normalization can split: "½" -> "1", "2"). @param {string} raw */
 export function normalizeWord(raw) {
   let folded = casefold(raw.normalize("NFKC"));
+  // eslint-disable-next-line no-control-regex -- "only ASCII" is the range from U+0000
   if (!/^[\x00-\x7f]*$/.test(folded)) folded = folded.normalize("NFKD").replace(/\p{M}/gu, "").normalize("NFC");
   return (folded.match(WORD) || []).map((w) => [...w].slice(0, MAX_WORD_CHARS).join(""));
 }
@@ -180,6 +181,7 @@ export function termTypos(word, term) {
 
 /** Occurrences of one word in a document's fields: [field, position, typos, inexact]. */
 function occurrences(/** @type {string[][]} */ fields, /** @type {QueryWord} */ word, /** @type {Map<string, number|null>} */ cache) {
+  /** @type {{field: number, position: number, typos: number, inexact: boolean, term: string}[]} */
   const found = [];
   fields.forEach((words, field) => {
     words.forEach((term, position) => {
