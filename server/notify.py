@@ -15,6 +15,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
+from server.domain import push_subscriptions
 from server.domain.chat.channels import account_channel, device_channel
 from server.domain.chat.presence import is_online
 from server.tables import Message, PushSubscriptionRow
@@ -87,6 +88,6 @@ class WebPushNotifier(LogReader):
             # endpoint (not https, an internal address...): it can never work, stop pushing there.
             if result.forbidden:
                 log.warning("push endpoint %s refused, subscription deleted: %s", row["endpoint"][:60], result.detail)
-            await PushSubscriptionRow.delete().where(PushSubscriptionRow.endpoint == row["endpoint"])
+            await push_subscriptions.forget_endpoint(row["endpoint"])
         elif result.status is not SendStatus.SENT:
             log.warning("push to %s failed: %s", row["endpoint"][:60], result.detail)

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.api.deps import ActorDep, ServicesDep
-from server.domain import blocks, chat, events, items, stalls
-from server.domain.actors import require_role
+from server.domain import blocks, chat, events, items, quick_replies, stalls
 from server.domain.chat.sending import SendInput
 from server.domain.chat.views import ConversationView, MessageView
 from server.domain.errors import NotFound
+from server.domain.quick_replies import QuickReplyView
 from server.domain.reservations import DEFAULT_MINUTES, reserve_for_visitor
-from server.domain.validate import text
 from server.domain.views import ItemView
-from server.tables import QuickReply
 
 
 @dataclass(frozen=True)
@@ -62,12 +60,6 @@ class BlockVisitor:
 
 @dataclass(frozen=True)
 class QuickReplyIn:
-    text: str
-
-
-@dataclass(frozen=True)
-class QuickReplyOut:
-    id: UUID
     text: str
 
 
@@ -148,22 +140,13 @@ class ChatController(Controller):
         return IntroOut(chat.intro_message(stall.name, event.name, title))
 
     @get("/quick-replies")
-    async def quick_replies(self, actor: ActorDep) -> list[QuickReplyOut]:
-        vendor = require_role(actor, "vendor")
-        rows = await QuickReply.select().where(QuickReply.account == vendor.account_id).order_by(QuickReply.created_at)
-        return [QuickReplyOut(r["id"], r["text"]) for r in rows]
+    async def quick_replies(self, actor: ActorDep) -> list[QuickReplyView]:
+        return await quick_replies.list_quick_replies(actor)
 
     @post("/quick-replies", status_code=HTTP_201_CREATED)
-    async def add_quick_reply(self, data: JSONBody[QuickReplyIn], actor: ActorDep) -> QuickReplyOut:
-        vendor = require_role(actor, "vendor")
-        reply = QuickReply(id=uuid4(), account=vendor.account_id, text=text(data.text, "text", max_len=500, min_len=1))
-        await reply.save()
-        return QuickReplyOut(reply.id, reply.text)
+    async def add_quick_reply(self, data: JSONBody[QuickReplyIn], actor: ActorDep) -> QuickReplyView:
+        return await quick_replies.add_quick_reply(actor, data.text)
 
     @delete("/quick-replies/{reply_id:uuid}", status_code=204)
     async def delete_quick_reply(self, reply_id: FromPath[UUID], actor: ActorDep) -> None:
-        vendor = require_role(actor, "vendor")
-        mine = (QuickReply.id == reply_id) & (QuickReply.account == vendor.account_id)
-        if not await QuickReply.exists().where(mine):
-            raise NotFound("No such quick reply")
-        await QuickReply.delete().where(mine)
+        await quick_replies.delete_quick_reply(actor, reply_id)

@@ -6,5 +6,6 @@
 - `endpoints` and `transport`: the SSRF guard, checking an endpoint's syntax when a browser subscribes and
   before each send, and every address at connect time.
 
-`server.notify` reads the change log and decides who gets a push; `server.api.webpush` takes subscriptions.
+`server.notify` reads the change log and decides who gets a push;
+`server.domain.push_subscriptions` keeps the subscriptions.
 """

@@ -24,7 +24,7 @@ import httpcore
 import httpx
 import pytest
 
-from server.api.webpush import MAX_SUBSCRIPTIONS_PER_OWNER
+from server.domain.push_subscriptions import MAX_SUBSCRIPTIONS_PER_OWNER
 from server.tables import Conversation, PushSubscriptionRow
 from server.webpush.client import PushSender
 from server.webpush.endpoints import ForbiddenEndpoint, check_endpoint, is_allowed_ip
