@@ -29,7 +29,9 @@ Nothing is asserted; tests/attacks/test_photo_bomb.py holds the bounds.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
+import inspect
 import io
 import json
 import struct
@@ -149,7 +151,8 @@ def child(where: str, store_dir: str, no_trim: bool, inputs: list[str]) -> None:
 
     def save(data: bytes) -> None:
         try:
-            stored = store.save(data)
+            saved = store.save(data)  # a coroutine since photos have storage backends: one loop per thread
+            stored = asyncio.run(saved) if inspect.iscoroutine(saved) else saved
             outcome = f"stored {stored.width}x{stored.height}"
         except Exception as exc:
             outcome = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"

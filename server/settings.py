@@ -44,6 +44,12 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("SOUK_REDIS_URL", "", "redis://host:6379/0 to share pub/sub between workers; empty = in-process."),
     Setting("SOUK_MEILI_URL", "", "Meilisearch URL for search; empty = embedded tantivy index."),
     Setting("SOUK_MEILI_KEY", "", "Meilisearch API key, if the server needs one."),
+    Setting(
+        "SOUK_PHOTO_STORE",
+        "`disk` on SQLite, `database` on PostgreSQL",
+        "Where photos are kept: `disk` (SOUK_DATA_DIR/photos, one machine) or `database` (PostgreSQL only;"
+        " every node serves every photo).",
+    ),
     Setting("SOUK_MAX_UPLOAD_BYTES", "10000000", "Largest accepted photo upload, in bytes."),
     Setting("SOUK_TOKEN_DAYS", "30", "How long a sign-in token stays valid, in days."),
     Setting("SOUK_VISITOR_IDLE_DAYS", "60", "Days unused after which a visitor's device token stops working."),
@@ -91,6 +97,7 @@ class Settings:
     redis_url: str | None = None
     meili_url: str | None = None
     meili_key: str | None = None
+    photo_store: str = "disk"  # "disk" | "database"
     max_upload_bytes: int = 10_000_000
     token_days: int = 30
     visitor_idle_days: int = 60
@@ -119,6 +126,9 @@ class Settings:
             redis_url=env.get("SOUK_REDIS_URL") or None,
             meili_url=env.get("SOUK_MEILI_URL") or None,
             meili_key=env.get("SOUK_MEILI_KEY") or None,
+            photo_store=(env.get("SOUK_PHOTO_STORE") or ("disk" if _is_sqlite(database_url) else "database"))
+            .strip()
+            .lower(),
             max_upload_bytes=_int(env, "SOUK_MAX_UPLOAD_BYTES", 10_000_000, low=1000, high=100_000_000),
             token_days=_int(env, "SOUK_TOKEN_DAYS", 30, low=1, high=3650),
             visitor_idle_days=_int(env, "SOUK_VISITOR_IDLE_DAYS", 60, low=1, high=3650),
@@ -145,6 +155,13 @@ class Settings:
             raise SettingsError(f"SOUK_BASE_URL must be an absolute http(s) URL, got {self.base_url!r}")
         if self.push_contact and not self.push_contact.startswith(("mailto:", "https://")):
             raise SettingsError(f"SOUK_PUSH_CONTACT must start with mailto: or https://, got {self.push_contact!r}")
+        if self.photo_store not in PHOTO_STORES:
+            raise SettingsError(f"SOUK_PHOTO_STORE must be disk or database, got {self.photo_store!r}")
+        if self.photo_store == "database" and self.is_sqlite:
+            raise SettingsError(
+                "SOUK_PHOTO_STORE=database needs PostgreSQL in SOUK_DATABASE_URL: with SQLite there is one "
+                "machine, and its photos belong in the data dir (SOUK_PHOTO_STORE=disk)"
+            )
         if self.workers > 1 and not self.redis_url:
             raise SettingsError(
                 "SOUK_WORKERS > 1 needs SOUK_REDIS_URL: without Redis each worker only sees its own "
@@ -159,7 +176,7 @@ class Settings:
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return _is_sqlite(self.database_url)
 
     @property
     def sqlite_path(self) -> Path:
@@ -200,6 +217,13 @@ class Settings:
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields changed; tests and the demo use it instead of env tweaks."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+PHOTO_STORES = ("disk", "database")
+
+
+def _is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

@@ -13,6 +13,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Text,
@@ -167,6 +168,19 @@ class Photo(Table, tablename="photo"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class PhotoBlob(Table, tablename="photo_blob"):
+    """A stored photo's bytes, one row per size, when photos live in the database
+    (``SOUK_PHOTO_STORE=database``, server/photos/database.py). Written once, never changed."""
+
+    id = Varchar(length=80, primary_key=True)  # "<key>/<size>": content addressed
+    photo_key = Varchar(length=64, index=True)  # sha256 of the original
+    size = Varchar(length=16)  # "320", "960" or "original"
+    media_type = Varchar(length=32)
+    byte_size = Integer()
+    data = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class Sale(Table, tablename="sale"):
     """A recorded sale; organizers' totals are sums over these rows, never over item state."""
 
@@ -294,6 +308,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Item,
     ItemTag,
     Photo,
+    PhotoBlob,
     Sale,
     ChangeLog,
     LogHead,

@@ -1,27 +1,43 @@
-"""Tests for the photo pipeline: real Pillow-made files, real directories in tmp_path."""
+"""Tests for the photo pipeline: real Pillow-made files, stored by each storage backend in turn
+(files in tmp_path, rows in the test database: the `photo_storage` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import random
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
+from server.photos.disk import DiskPhotos, media_type_of
 from server.photos.errors import PhotoRejected
+from server.photos.storage import PhotoStorage
 from server.photos.store import PHOTO_SIZES, PhotoStore, StoredPhoto
+from tests.conftest import stored_photo_names
 
 MAX_BYTES = 5_000_000
 SECRET = b"Vendor home 12 Secret Lane"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> PhotoStore:
-    return PhotoStore(tmp_path / "photos", MAX_BYTES)
+def store(photo_storage: PhotoStorage) -> PhotoStore:
+    return PhotoStore(photo_storage, MAX_BYTES)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> PhotoStore:
+    """For what only the files show (their names, layout, no rewrites, no temp files)."""
+    return PhotoStore(DiskPhotos(tmp_path / "photos"), MAX_BYTES)
+
+
+def root_of(store: PhotoStore) -> Path:
+    assert isinstance(store.storage, DiskPhotos)
+    return store.storage.root
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -81,10 +97,14 @@ def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def open_variant(store: PhotoStore, key: str, size: str) -> tuple[Image.Image, bytes]:
-    path = store.file_for(key, size)
-    assert path is not None, f"missing variant {size}"
-    raw = path.read_bytes()
+def sizes_stored(names: list[str]) -> list[tuple[str, str]]:
+    """(key, size) of each stored name: "ab/<key>/320.jpg" on disk, "<key>/320" in the database."""
+    return [(name.split("/")[-2], name.split("/")[-1].split(".")[0]) for name in names]
+
+
+async def open_variant(store: PhotoStore, key: str, size: str) -> tuple[Image.Image, bytes]:
+    raw = await store.read(key, size)
+    assert raw is not None, f"missing variant {size}"
     image = Image.open(io.BytesIO(raw))
     image.load()
     return image, raw
@@ -105,7 +125,7 @@ def assert_no_metadata(image: Image.Image, raw: bytes) -> None:
 # --- metadata stripping ------------------------------------------------------------------
 
 
-def test_jpeg_gps_exif_is_stripped_from_every_variant(store: PhotoStore) -> None:
+async def test_jpeg_gps_exif_is_stripped_from_every_variant(store: PhotoStore) -> None:
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + SECRET + b"</x:xmpmeta>"
     data = encode(
         noisy_image((1200, 900)),
@@ -124,44 +144,44 @@ def test_jpeg_gps_exif_is_stripped_from_every_variant(store: PhotoStore) -> None
     assert b"Exif\x00\x00" in data
     assert SECRET in data
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
     assert photo.mime == "image/jpeg"
     for size in PHOTO_SIZES:
-        image, raw = open_variant(store, photo.key, size)
+        image, raw = await open_variant(store, photo.key, size)
         assert image.format == "JPEG"
         assert_no_metadata(image, raw)
 
 
-def test_jpeg_comment_without_icc_is_stripped(store: PhotoStore) -> None:
+async def test_jpeg_comment_without_icc_is_stripped(store: PhotoStore) -> None:
     # No colour profile, so no colour conversion that might happen to drop metadata.
     data = encode(noisy_image((300, 200)), "JPEG", exif=gps_exif(), comment=SECRET)
     with Image.open(io.BytesIO(data)) as uploaded:
         assert uploaded.info["comment"] == SECRET
         assert "icc_profile" not in uploaded.info
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
     for size in PHOTO_SIZES:
-        image, raw = open_variant(store, photo.key, size)
+        image, raw = await open_variant(store, photo.key, size)
         assert_no_metadata(image, raw)
 
 
-def test_png_icc_profile_is_dropped(store: PhotoStore) -> None:
+async def test_png_icc_profile_is_dropped(store: PhotoStore) -> None:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = encode(noisy_image((120, 80), "RGBA"), "PNG", icc_profile=icc)
     with Image.open(io.BytesIO(data)) as uploaded:
         assert "icc_profile" in uploaded.info
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
-    image, raw = open_variant(store, photo.key, "original")
+    image, raw = await open_variant(store, photo.key, "original")
     assert image.mode == "RGBA"  # alpha survives the colour conversion
     assert_no_metadata(image, raw)
     assert b"iCCP" not in raw
 
 
-def test_png_text_chunks_and_exif_are_stripped(store: PhotoStore) -> None:
+async def test_png_text_chunks_and_exif_are_stripped(store: PhotoStore) -> None:
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", SECRET.decode())
     info.add_itxt("Author", SECRET.decode())
@@ -170,9 +190,9 @@ def test_png_text_chunks_and_exif_are_stripped(store: PhotoStore) -> None:
         assert uploaded.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert SECRET in data
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
-    image, raw = open_variant(store, photo.key, "original")
+    image, raw = await open_variant(store, photo.key, "original")
     assert image.format == "PNG"
     assert_no_metadata(image, raw)
     assert not getattr(image, "text", {})
@@ -180,14 +200,14 @@ def test_png_text_chunks_and_exif_are_stripped(store: PhotoStore) -> None:
         assert marker not in raw
 
 
-def test_webp_exif_is_stripped(store: PhotoStore) -> None:
+async def test_webp_exif_is_stripped(store: PhotoStore) -> None:
     data = encode(noisy_image((400, 300)), "WEBP", exif=gps_exif(), quality=90)
     with Image.open(io.BytesIO(data)) as uploaded:
         assert uploaded.getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
-    image, raw = open_variant(store, photo.key, "original")
+    image, raw = await open_variant(store, photo.key, "original")
     assert image.format == "WEBP"
     assert_no_metadata(image, raw)
     assert b"EXIF" not in raw
@@ -196,15 +216,15 @@ def test_webp_exif_is_stripped(store: PhotoStore) -> None:
 # --- orientation -------------------------------------------------------------------------
 
 
-def test_exif_orientation_6_is_applied_before_stripping(store: PhotoStore) -> None:
+async def test_exif_orientation_6_is_applied_before_stripping(store: PhotoStore) -> None:
     # Stored 400x200 landscape, flagged "rotate 90 degrees clockwise to display".
     data = encode(split_image((400, 200)), "JPEG", exif=gps_exif(orientation=6), quality=95)
 
-    photo = store.save(data)
+    photo = await store.save(data)
 
     assert (photo.width, photo.height) == (200, 400)
     for size in PHOTO_SIZES:
-        image, _ = open_variant(store, photo.key, size)
+        image, _ = await open_variant(store, photo.key, size)
         width, height = image.size
         assert height > width, size
         assert ExifTags.Base.Orientation not in image.getexif()
@@ -220,44 +240,45 @@ def test_exif_orientation_6_is_applied_before_stripping(store: PhotoStore) -> No
 # --- formats -----------------------------------------------------------------------------
 
 
-def test_png_is_accepted_and_stays_png(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((300, 200)), "PNG"))
+async def test_png_is_accepted_and_stays_png(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((300, 200)), "PNG"))
 
     assert photo.mime == "image/png"
     assert (photo.width, photo.height) == (300, 200)
-    path = store.file_for(photo.key, "original")
-    assert path is not None and path.name == "original.png"
-    assert store.media_type(path) == "image/png"
-    assert photo.byte_size == path.stat().st_size
+    found = await store.find(photo.key, "original")
+    assert found is not None and found.media_type == "image/png"
+    assert photo.byte_size == found.byte_size == len(await store.read(photo.key, "original") or b"")
+    if found.path is not None:
+        assert found.path.name == "original.png"
 
 
-def test_webp_is_accepted_and_stays_webp(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((300, 200)), "WEBP"))
+async def test_webp_is_accepted_and_stays_webp(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((300, 200)), "WEBP"))
 
     assert photo.mime == "image/webp"
-    path = store.file_for(photo.key, "original")
-    assert path is not None and path.name == "original.webp"
-    assert store.media_type(path) == "image/webp"
-    with Image.open(path) as image:
-        assert image.format == "WEBP"
+    found = await store.find(photo.key, "original")
+    assert found is not None and found.media_type == "image/webp"
+    assert found.path is None or found.path.name == "original.webp"
+    image, _ = await open_variant(store, photo.key, "original")
+    assert image.format == "WEBP"
 
 
-def test_png_with_alpha_keeps_alpha_and_gets_white_flattened_jpeg_thumbs(
+async def test_png_with_alpha_keeps_alpha_and_gets_white_flattened_jpeg_thumbs(
     store: PhotoStore,
 ) -> None:
     image = Image.new("RGBA", (400, 400), (0, 0, 0, 0))  # transparent
     image.paste((0, 128, 0, 255), (100, 100, 300, 300))  # opaque green square
-    photo = store.save(encode(image, "PNG"))
+    photo = await store.save(encode(image, "PNG"))
 
-    original, _ = open_variant(store, photo.key, "original")
+    original, _ = await open_variant(store, photo.key, "original")
     assert original.mode == "RGBA"
     assert original.getpixel((5, 5)) == (0, 0, 0, 0)
 
     for size in ("320", "960"):
-        path = store.file_for(photo.key, size)
-        assert path is not None and path.suffix == ".jpg"
-        assert store.media_type(path) == "image/jpeg"
-        thumb, _ = open_variant(store, photo.key, size)
+        found = await store.find(photo.key, size)
+        assert found is not None and found.media_type == "image/jpeg"
+        assert found.path is None or found.path.suffix == ".jpg"
+        thumb, _ = await open_variant(store, photo.key, size)
         assert thumb.format == "JPEG" and thumb.mode == "RGB"
         corner = thumb.getpixel((2, 2))
         centre = thumb.getpixel((thumb.width // 2, thumb.height // 2))
@@ -276,16 +297,16 @@ def test_png_with_alpha_keeps_alpha_and_gets_white_flattened_jpeg_thumbs(
         pytest.param(Image.new("CMYK", (50, 40), (0, 255, 255, 0)), "JPEG", {}, (254, 0, 0), id="cmyk-jpeg"),
     ],
 )
-def test_unusual_modes_become_srgb(
+async def test_unusual_modes_become_srgb(
     store: PhotoStore,
     image: Image.Image,
     fmt: str,
     params: dict[str, object],
     pixel: tuple[int, int, int],
 ) -> None:
-    photo = store.save(encode(image, fmt, **params))
+    photo = await store.save(encode(image, fmt, **params))
 
-    thumb, _ = open_variant(store, photo.key, "320")
+    thumb, _ = await open_variant(store, photo.key, "320")
     assert thumb.mode == "RGB"
     actual = thumb.getpixel((10, 10))
     assert isinstance(actual, tuple)
@@ -295,38 +316,38 @@ def test_unusual_modes_become_srgb(
 # --- sizes -------------------------------------------------------------------------------
 
 
-def test_large_photo_is_capped_and_thumbnailed_to_long_sides(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((3000, 2000)), "JPEG", quality=70))
+async def test_large_photo_is_capped_and_thumbnailed_to_long_sides(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((3000, 2000)), "JPEG", quality=70))
 
     assert (photo.width, photo.height) == (2048, 1365)
     expected = {"320": (320, 213), "960": (960, 640), "original": (2048, 1365)}
     for size, dims in expected.items():
-        image, _ = open_variant(store, photo.key, size)
+        image, _ = await open_variant(store, photo.key, size)
         assert image.size == dims, size
 
 
-def test_portrait_long_side_is_the_height(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((1000, 1500)), "JPEG"))
+async def test_portrait_long_side_is_the_height(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((1000, 1500)), "JPEG"))
 
     assert (photo.width, photo.height) == (1000, 1500)
-    assert open_variant(store, photo.key, "320")[0].size == (213, 320)
-    assert open_variant(store, photo.key, "960")[0].size == (640, 960)
+    assert (await open_variant(store, photo.key, "320"))[0].size == (213, 320)
+    assert (await open_variant(store, photo.key, "960"))[0].size == (640, 960)
 
 
-def test_small_photo_is_never_upscaled(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((200, 100)), "PNG"))
+async def test_small_photo_is_never_upscaled(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((200, 100)), "PNG"))
 
     assert (photo.width, photo.height) == (200, 100)
     for size in PHOTO_SIZES:
-        assert open_variant(store, photo.key, size)[0].size == (200, 100), size
+        assert (await open_variant(store, photo.key, size))[0].size == (200, 100), size
 
 
-def test_between_sizes_only_the_smaller_thumb_shrinks(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((640, 480)), "WEBP"))
+async def test_between_sizes_only_the_smaller_thumb_shrinks(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((640, 480)), "WEBP"))
 
-    assert open_variant(store, photo.key, "320")[0].size == (320, 240)
-    assert open_variant(store, photo.key, "960")[0].size == (640, 480)
-    assert open_variant(store, photo.key, "original")[0].size == (640, 480)
+    assert (await open_variant(store, photo.key, "320"))[0].size == (320, 240)
+    assert (await open_variant(store, photo.key, "960"))[0].size == (640, 480)
+    assert (await open_variant(store, photo.key, "original"))[0].size == (640, 480)
 
 
 # --- refusals ----------------------------------------------------------------------------
@@ -392,137 +413,176 @@ def _over_cap_png() -> bytes:
         pytest.param(_over_cap_png, "too large", id="over-cap-49mp"),
     ],
 )
-def test_refusals_write_nothing(store: PhotoStore, make: object, message_part: str) -> None:
+async def test_refusals_write_nothing(store: PhotoStore, make: object, message_part: str) -> None:
     assert callable(make)
     data = make()
     assert isinstance(data, bytes)
     assert len(data) <= MAX_BYTES  # the byte limit is not what catches these
 
     with pytest.raises(PhotoRejected) as caught:
-        store.save(data)
+        await store.save(data)
 
     assert isinstance(caught.value, ValueError)
     assert message_part in caught.value.message
     assert str(caught.value) == caught.value.message
-    assert files_under(store.root) == []
+    assert await stored_photo_names(store.storage) == []
 
 
-def test_bomb_png_is_tiny_on_the_wire() -> None:
+async def test_bomb_png_is_tiny_on_the_wire() -> None:
     assert len(_bomb_png()) < 100_000
 
 
-def test_over_the_byte_limit_is_refused(tmp_path: Path) -> None:
+async def test_over_the_byte_limit_is_refused(photo_storage: PhotoStorage) -> None:
     data = encode(noisy_image((300, 300)), "PNG")
-    small_store = PhotoStore(tmp_path / "photos", max_bytes=len(data) - 1)
+    small_store = PhotoStore(photo_storage, max_bytes=len(data) - 1)
 
     with pytest.raises(PhotoRejected) as caught:
-        small_store.save(data)
+        await small_store.save(data)
 
     assert "too large" in caught.value.message
-    assert files_under(small_store.root) == []
+    assert await stored_photo_names(photo_storage) == []
     # Exactly at the limit is fine.
-    assert PhotoStore(tmp_path / "ok", max_bytes=len(data)).save(data).key
+    assert (await PhotoStore(photo_storage, max_bytes=len(data)).save(data)).key
 
 
-def test_byte_limit_applies_before_sniffing(tmp_path: Path) -> None:
+async def test_byte_limit_applies_before_sniffing(tmp_path: Path) -> None:
     small_store = PhotoStore(tmp_path / "photos", max_bytes=10)
     with pytest.raises(PhotoRejected, match="too large"):
-        small_store.save(b"x" * 11)
+        await small_store.save(b"x" * 11)
 
 
 # --- content addressing ------------------------------------------------------------------
 
 
-def test_same_bytes_twice_give_same_key_and_one_folder(store: PhotoStore) -> None:
+async def test_same_bytes_twice_give_same_key_and_one_set(store: PhotoStore) -> None:
     data = encode(noisy_image((500, 400)), "JPEG", exif=gps_exif())
 
-    first = store.save(data)
-    stored = {p: p.stat().st_mtime_ns for p in files_under(store.root)}
-    second = store.save(data)
+    first = await store.save(data)
+    second = await store.save(data)
 
     assert isinstance(first, StoredPhoto)
     assert first == second
     assert len(first.key) == 64
-    folders = [p for p in store.root.glob("*/*") if p.is_dir()]
-    assert folders == [store.root / first.key[:2] / first.key]
+    assert sizes_stored(await stored_photo_names(store.storage)) == [(first.key, s) for s in PHOTO_SIZES]
+
+
+async def test_same_bytes_twice_write_the_files_once(disk: PhotoStore) -> None:
+    data = encode(noisy_image((500, 400)), "JPEG", exif=gps_exif())
+    root = root_of(disk)
+
+    first = await disk.save(data)
+    stored = {p: p.stat().st_mtime_ns for p in files_under(root)}
+    await disk.save(data)
+
+    folders = [p for p in root.glob("*/*") if p.is_dir()]
+    assert folders == [root / first.key[:2] / first.key]
     assert sorted(p.name for p in folders[0].iterdir()) == ["320.jpg", "960.jpg", "original.jpg"]
     # The repeat save is a no-op: nothing rewritten.
-    assert {p: p.stat().st_mtime_ns for p in files_under(store.root)} == stored
+    assert {p: p.stat().st_mtime_ns for p in files_under(root)} == stored
 
 
-def test_key_is_sha256_of_stored_original(store: PhotoStore) -> None:
-    import hashlib
+async def test_key_is_sha256_of_stored_original(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((300, 300)), "WEBP"))
 
-    photo = store.save(encode(noisy_image((300, 300)), "WEBP"))
-
-    path = store.file_for(photo.key, "original")
-    assert path is not None
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == photo.key
-    assert path == store.root / photo.key[:2] / photo.key / "original.webp"
+    original = await store.read(photo.key, "original")
+    assert original is not None
+    assert hashlib.sha256(original).hexdigest() == photo.key
 
 
-def test_different_photos_get_different_keys(store: PhotoStore) -> None:
-    one = store.save(encode(noisy_image((100, 100), seed=1), "PNG"))
-    two = store.save(encode(noisy_image((100, 100), seed=2), "PNG"))
+async def test_files_are_fanned_out_by_key(disk: PhotoStore) -> None:
+    photo = await disk.save(encode(noisy_image((300, 300)), "WEBP"))
+
+    found = await disk.find(photo.key, "original")
+    assert found is not None
+    assert found.path == root_of(disk) / photo.key[:2] / photo.key / "original.webp"
+
+
+async def test_different_photos_get_different_keys(store: PhotoStore) -> None:
+    one = await store.save(encode(noisy_image((100, 100), seed=1), "PNG"))
+    two = await store.save(encode(noisy_image((100, 100), seed=2), "PNG"))
     assert one.key != two.key
 
 
-def test_concurrent_saves_of_same_photo_agree_and_leave_no_temp_files(
-    store: PhotoStore,
-) -> None:
+async def test_concurrent_saves_of_same_photo_agree_and_leave_no_temp_files(store: PhotoStore) -> None:
     data = encode(noisy_image((800, 600)), "JPEG")
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(store.save, [data] * 8))
+    results = await asyncio.gather(*(store.save(data) for _ in range(8)))
 
     assert len({r.key for r in results}) == 1
-    names = sorted(p.name for p in files_under(store.root))
-    assert names == ["320.jpg", "960.jpg", "original.jpg"]
+    names = await stored_photo_names(store.storage)
+    assert sizes_stored(names) == [(results[0].key, s) for s in PHOTO_SIZES]
+    assert not [name for name in names if name.endswith(".tmp")]
 
 
-# --- file_for / media_type ---------------------------------------------------------------
+# --- find / path_for / media types ------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        "../etc/passwd",
-        "../../../../etc/passwd",
-        "ab/../../etc/passwd",
-        "A" * 64,  # uppercase hex is not how we store keys
-        "a" * 63,
-        "a" * 65,
-        "g" * 64,
-        "a" * 64 + "\n",
-        "/" + "a" * 63,
-        "",
-    ],
-)
-def test_file_for_rejects_bad_keys(store: PhotoStore, key: str) -> None:
-    store.save(encode(noisy_image((50, 50)), "PNG"))
+BAD_KEYS = [
+    "../etc/passwd",
+    "../../../../etc/passwd",
+    "ab/../../etc/passwd",
+    "A" * 64,  # uppercase hex is not how we store keys
+    "a" * 63,
+    "a" * 65,
+    "g" * 64,
+    "a" * 64 + "\n",
+    "/" + "a" * 63,
+    "",
+]
+BAD_SIZES = ["1000", "original.png", "../320", "", "320.jpg", "ORIGINAL"]
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_find_rejects_bad_keys(store: PhotoStore, key: str) -> None:
+    await store.save(encode(noisy_image((50, 50)), "PNG"))
     for size in PHOTO_SIZES:
-        assert store.file_for(key, size) is None
+        assert await store.find(key, size) is None
+        assert await store.read(key, size) is None
 
 
-@pytest.mark.parametrize("size", ["1000", "original.png", "../320", "", "320.jpg", "ORIGINAL"])
-def test_file_for_rejects_unknown_sizes(store: PhotoStore, size: str) -> None:
-    photo = store.save(encode(noisy_image((50, 50)), "PNG"))
-    assert store.file_for(photo.key, size) is None
+@pytest.mark.parametrize("size", BAD_SIZES)
+async def test_find_rejects_unknown_sizes(store: PhotoStore, size: str) -> None:
+    photo = await store.save(encode(noisy_image((50, 50)), "PNG"))
+    assert await store.find(photo.key, size) is None
 
 
-def test_file_for_unknown_key_is_none(store: PhotoStore) -> None:
-    assert store.file_for("0" * 64, "original") is None
-    assert store.file_for("0" * 64, "320") is None
-
-
-def test_file_for_finds_every_variant(store: PhotoStore) -> None:
-    photo = store.save(encode(noisy_image((50, 50)), "JPEG"))
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_disk_path_for_rejects_bad_keys_and_sizes(disk: PhotoStore, key: str) -> None:
+    photo = await disk.save(encode(noisy_image((50, 50)), "PNG"))
+    assert isinstance(disk.storage, DiskPhotos)
     for size in PHOTO_SIZES:
-        path = store.file_for(photo.key, size)
-        assert path is not None and path.is_file()
-        assert path.is_relative_to(store.root)
-        assert store.media_type(path) == "image/jpeg"
+        assert disk.storage.path_for(key, size) is None
+    for size in BAD_SIZES:
+        assert disk.storage.path_for(photo.key, size) is None
 
 
-def test_media_type_of_unknown_suffix_is_generic(store: PhotoStore, tmp_path: Path) -> None:
-    assert store.media_type(tmp_path / "x.svg") == "application/octet-stream"
+async def test_find_unknown_key_is_none(store: PhotoStore) -> None:
+    assert await store.find("0" * 64, "original") is None
+    assert await store.find("0" * 64, "320") is None
+
+
+async def test_find_finds_every_variant(store: PhotoStore) -> None:
+    photo = await store.save(encode(noisy_image((50, 50)), "JPEG"))
+    for size in PHOTO_SIZES:
+        found = await store.find(photo.key, size)
+        assert found is not None and found.media_type == "image/jpeg"
+        assert (found.key, found.size, found.etag) == (photo.key, size, f'"{photo.key}-{size}"')
+        assert found.byte_size == len(await store.read(photo.key, size) or b"")
+        if found.path is not None:
+            assert found.path.is_file() and found.path.is_relative_to(root_of(store))
+
+
+async def test_a_big_original_is_read_in_chunks(store: PhotoStore) -> None:
+    from server.photos.storage import CHUNK_BYTES
+
+    photo = await store.save(encode(noisy_image((900, 700)), "PNG"))
+    assert photo.byte_size > 2 * CHUNK_BYTES  # noise does not compress: several chunks
+    found = await store.find(photo.key, "original")
+    assert found is not None
+    chunks = [chunk async for chunk in store.chunks(found)]
+    assert len(chunks) > 2 and all(len(chunk) == CHUNK_BYTES for chunk in chunks[:-1])
+    assert hashlib.sha256(b"".join(chunks)).hexdigest() == photo.key
+
+
+def test_media_type_of_unknown_suffix_is_generic(tmp_path: Path) -> None:
+    assert media_type_of(tmp_path / "x.svg") == "application/octet-stream"

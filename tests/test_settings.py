@@ -31,6 +31,7 @@ EXAMPLES: dict[str, tuple[str, str, object]] = {
     "SOUK_PUSH_ALLOW_HTTP": ("1", "push_allow_http", True),
     "SOUK_TRUSTED_PROXIES": ("10.0.0.0/8, 192.0.2.7", "trusted_proxies", ("10.0.0.0/8", "192.0.2.7")),
     "SOUK_RATE_LIMIT_FACTOR": ("2.5", "rate_limit_factor", 2.5),
+    "SOUK_PHOTO_STORE": ("Disk", "photo_store", "disk"),
     "SOUK_FONT_DIRS": ("/opt/fonts:/srv/fonts", "font_dirs", (Path("/opt/fonts"), Path("/srv/fonts"))),
 }
 
@@ -52,6 +53,13 @@ def test_defaults_are_the_embedded_market(tmp_path: Path) -> None:
     settings = Settings.from_env({"SOUK_DATA_DIR": str(tmp_path)})
     assert settings.is_sqlite and settings.sqlite_path == tmp_path / "souk.sqlite3"
     assert settings.redis_url is None and settings.meili_url is None and settings.workers == 1
+    assert settings.photo_store == "disk"
+
+
+def test_photos_live_in_the_database_on_postgresql_unless_told_otherwise() -> None:
+    url = "postgres://souk@db.example.org/souk"
+    assert Settings.from_env({"SOUK_DATABASE_URL": url}).photo_store == "database"
+    assert Settings.from_env({"SOUK_DATABASE_URL": url, "SOUK_PHOTO_STORE": "disk"}).photo_store == "disk"
 
 
 @pytest.mark.parametrize(
@@ -69,6 +77,8 @@ def test_defaults_are_the_embedded_market(tmp_path: Path) -> None:
         ({"SOUK_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "SOUK_TRUSTED_PROXIES"),
         ({"SOUK_RATE_LIMIT_FACTOR": "0"}, "SOUK_RATE_LIMIT_FACTOR"),
         ({"SOUK_RATE_LIMIT_FACTOR": "lots"}, "SOUK_RATE_LIMIT_FACTOR"),
+        ({"SOUK_PHOTO_STORE": "s3"}, "SOUK_PHOTO_STORE must be disk or database"),
+        ({"SOUK_PHOTO_STORE": "database"}, "SOUK_PHOTO_STORE=database needs PostgreSQL"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

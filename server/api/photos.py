@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ETag, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import File
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.response import File, Stream
+from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
 from server.api.client import address_group, caller_key, client_address
 from server.api.deps import ActorDep, ServicesDep
@@ -57,14 +57,38 @@ class PhotoController(Controller):
         return PhotoOut(photo_view(stored.key, stored.width, stored.height), stored.mime)
 
     @get("/photos/{key:str}/{size:str}", include_in_schema=False)
-    async def serve(self, key: FromPath[str], size: FromPath[str], services: ServicesDep) -> Response[bytes] | File:
-        path = services.photos.file_for(key, size)
-        if path is None or not path.exists():
+    async def serve(
+        self, request: Request[Any, Any, Any], key: FromPath[str], size: FromPath[str], services: ServicesDep
+    ) -> Response[bytes] | File | Stream:
+        """One size of a photo, from whichever storage holds them (SOUK_PHOTO_STORE).
+
+        Content addressed: the bytes behind a URL never change, so they are cached as immutable
+        and the ETag (the key and size) is the same on every node. A file on disk is sent as a
+        file; from the database the bytes are streamed a chunk at a time."""
+        found = await services.photos.find(key, size)
+        if found is None:
             raise NotFound("No such photo")
-        return File(
-            path=path,
-            media_type=services.photos.media_type(path),
-            content_disposition_type="inline",
-            # Content-addressed: the bytes behind a URL never change.
-            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        headers = {"Cache-Control": IMMUTABLE}
+        if found.etag in request.headers.get("if-none-match", ""):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": found.etag})
+        if found.path is not None:
+            return File(
+                path=found.path,
+                media_type=found.media_type,
+                content_disposition_type="inline",
+                headers=headers,
+                etag=ETag(value=found.etag.strip('"')),
+            )
+        return Stream(
+            services.photos.chunks(found),
+            media_type=found.media_type,
+            headers={
+                **headers,
+                "ETag": found.etag,
+                "Content-Length": str(found.byte_size),
+                "Content-Disposition": "inline",
+            },
         )
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"

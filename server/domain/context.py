@@ -9,6 +9,9 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from server.database import build_engine
+from server.photos.database import DatabasePhotos
+from server.photos.disk import DiskPhotos
+from server.photos.storage import PhotoStorage
 from server.photos.store import PhotoStore
 from server.ratelimit import MemoryCounters, RateLimiter
 from server.settings import Settings
@@ -41,7 +44,14 @@ class Services:
         return cls(
             engine=build_engine(settings),
             settings=settings,
-            photos=PhotoStore(settings.photos_dir, settings.max_upload_bytes),
+            photos=PhotoStore(photo_storage(settings), settings.max_upload_bytes),
             publish=publish,
             limits=limits or RateLimiter(MemoryCounters()),
         )
+
+
+def photo_storage(settings: Settings) -> PhotoStorage:
+    """Where photos' bytes live (SOUK_PHOTO_STORE): the data dir, or the database every node shares."""
+    if settings.photo_store == "database":
+        return DatabasePhotos()
+    return DiskPhotos(settings.photos_dir)

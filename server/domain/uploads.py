@@ -3,8 +3,6 @@ messages refer to a photo by its content key."""
 
 from __future__ import annotations
 
-import anyio.to_thread
-
 from server.domain.context import Services
 from server.domain.errors import Invalid, TooManyRequests
 from server.photos.errors import PhotoBusy, PhotoRejected
@@ -13,14 +11,14 @@ from server.tables import Photo
 
 
 async def store_photo(services: Services, data: bytes) -> StoredPhoto:
-    """Validate, strip and store (in a worker thread: it is CPU work), then register the key.
+    """Validate, strip and store (the CPU work in a worker thread), then register the key.
 
     A photo the pipeline refuses is a 422 naming the field; when the store's few decode slots
     and their short queue are all taken, a 429 with Retry-After (waiting helps, so the sync
     queue retries it) rather than one more body held in memory.
     """
     try:
-        stored = await anyio.to_thread.run_sync(services.photos.save, data)
+        stored = await services.photos.save(data)
     except PhotoRejected as exc:
         raise Invalid(exc.message, field="file") from None
     except PhotoBusy as exc:

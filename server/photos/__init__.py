@@ -8,6 +8,9 @@ paranoid, one job a module:
 - `gate`: at most a few decodes at once per store; a short queue waits, the rest are told to come back later.
 - `variants`: upright, sRGB, metadata stripped (EXIF GPS, comments, XMP), re-encoded, plus JPEG thumbnails,
   worked strip by strip so no second full-size copy is made.
-- `store`: `PhotoStore`, content-addressed files on disk (sha256 of the stored original), idempotent saves.
+- `store`: `PhotoStore`, the pipeline in front of a storage: content addressed (sha256 of the stored original),
+  idempotent saves.
+- `storage`: the `PhotoStorage` interface; its backends `disk` (files in the data dir, the embedded default) and
+  `database` (the `photo_blob` table, so every node of a scale-out market serves every photo).
 - `errors`: `PhotoRejected` (the photo's fault: 422) and `PhotoBusy` (try later: 429).
 """

@@ -1,46 +1,36 @@
-"""Where photos live: content-addressed files on the local disk, and the save that gets them there.
+"""Saving a photo: the pipeline that makes it safe, then its storage (server/photos/storage.py).
 
 Storage is content addressed (sha256 of the stored original). The same photo used for many items, or re-sent
 after a flaky offline sync, is stored once, and saving is idempotent so retries from the sync queue are harmless.
+Where the bytes go (the data dir, or the database for scale-out) is the `PhotoStorage` the store is given.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import re
-import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import anyio.to_thread
+
 from server.photos.decode import DECODE_BUDGET, TRIM_AFTER_BYTES, decode, release_freed_memory, sniff_format
+from server.photos.disk import DiskPhotos
 from server.photos.errors import PhotoRejected
 from server.photos.gate import MAX_DECODES, MAX_WAIT_SECONDS, MAX_WAITING, DecodeGate
-from server.photos.variants import THUMB_LONG_SIDES, encode, encode_thumbs, prepare
+from server.photos.storage import PHOTO_SIZES, PhotoStorage, StoredVariant, Variant, valid_name
+from server.photos.variants import encode, encode_thumbs, prepare
 
-PHOTO_SIZES: tuple[str, ...] = (*THUMB_LONG_SIDES, "original")
+__all__ = ["PHOTO_SIZES", "PhotoStore", "PreparedPhoto", "StoredPhoto"]
 
-_KEY_RE: Final = re.compile(r"[0-9a-f]{64}")
-
-# Pillow format name -> (mime type, file extension of the stored original).
-_FORMATS: Final[dict[str, tuple[str, str]]] = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
-_MEDIA_TYPES: Final[dict[str, str]] = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
+# Pillow format name -> mime type of the stored original.
+_FORMATS: Final[dict[str, str]] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
 class StoredPhoto:
-    """What the database needs to remember about a stored photo; the files hold the rest."""
+    """What the database needs to remember about a stored photo; the storage holds the rest."""
 
     key: str  # sha256 hex
     mime: str  # of the original: image/jpeg, image/png or image/webp
@@ -49,34 +39,24 @@ class StoredPhoto:
     byte_size: int  # of the stored original
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and ``os.replace`` it into place, so a
-    crash or a concurrent save of the same photo never exposes a half-written file."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # Photos are public content; mkstemp's 0600 would stop a front proxy serving them.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo checked and encoded in memory, not stored yet: thumbnails first, the original last."""
+
+    photo: StoredPhoto
+    variants: tuple[Variant, ...]
 
 
 class PhotoStore:
-    """Content-addressed photo storage on the local filesystem.
+    """The photo pipeline in front of a `PhotoStorage` (a folder ``Path`` means `DiskPhotos`).
 
-    Its only mutable state is the ``DecodeGate`` (thread-safe), so one instance can be
-    shared by worker threads (``save`` is CPU-bound and meant for ``anyio.to_thread``).
+    Its only mutable state is the ``DecodeGate`` (thread-safe), so one instance can be shared
+    by every request; ``prepare`` is the CPU-bound part and ``save`` runs it in a worker thread.
     """
 
     def __init__(
         self,
-        root: Path,
+        storage: PhotoStorage | Path,
         max_bytes: int,
         *,
         decode_budget: int = DECODE_BUDGET,
@@ -84,19 +64,27 @@ class PhotoStore:
         max_waiting: int = MAX_WAITING,
         max_wait_seconds: float = MAX_WAIT_SECONDS,
     ) -> None:
-        """The root is created lazily so a refused upload never leaves anything on disk."""
-        self.root = Path(root)
+        self.storage: PhotoStorage = DiskPhotos(storage) if isinstance(storage, Path) else storage
         self.max_bytes = max_bytes
         self.decode_budget = decode_budget
         self.gate = DecodeGate(max_decodes, max_waiting, max_wait_seconds)
 
-    def save(self, data: bytes) -> StoredPhoto:
+    async def save(self, data: bytes) -> StoredPhoto:
         """Validate, make upright, strip metadata, re-encode and store one photo.
 
-        Everything is checked and encoded in memory before the first filesystem write,
-        so a refusal leaves the store untouched.  Raises ``PhotoRejected``, or
-        ``PhotoBusy`` when too many photos are being processed already.
+        Everything is checked and encoded in memory (in a worker thread) before the first write,
+        so a refusal leaves the storage untouched. Raises ``PhotoRejected``, or ``PhotoBusy``
+        when too many photos are being processed already.
         """
+        prepared = await anyio.to_thread.run_sync(self.prepare, data)
+        key = prepared.photo.key
+        # A repeat save of the same photo writes nothing at all.
+        if not await self.storage.has(key):
+            await self.storage.put(key, prepared.variants)
+        return prepared.photo
+
+    def prepare(self, data: bytes) -> PreparedPhoto:
+        """The pipeline without the storage: checks, decode (through the gate) and encodes."""
         if not data:
             raise PhotoRejected("The photo is empty.")
         if len(data) > self.max_bytes:
@@ -108,20 +96,31 @@ class PhotoStore:
         with self.gate.slot():
             original, thumbs, (width, height) = self._process(data, fmt)
 
-        mime, ext = _FORMATS[fmt]
+        mime = _FORMATS[fmt]
         key = hashlib.sha256(original).hexdigest()
-        folder = self._folder(key)
-        folder.mkdir(parents=True, exist_ok=True)
-        # Thumbnails first, original last: an existing original then implies a full set,
-        # and a repeat save of the same photo writes nothing at all.
-        for name, blob in thumbs.items():
-            target = folder / f"{name}.jpg"
-            if not target.is_file():
-                _write_atomic(target, blob)
-        target = folder / f"original.{ext}"
-        if not target.is_file():
-            _write_atomic(target, original)
-        return StoredPhoto(key=key, mime=mime, width=width, height=height, byte_size=len(original))
+        variants = (
+            *(Variant(name, "image/jpeg", blob) for name, blob in thumbs.items()),
+            Variant("original", mime, original),
+        )
+        photo = StoredPhoto(key=key, mime=mime, width=width, height=height, byte_size=len(original))
+        return PreparedPhoto(photo, variants)
+
+    async def find(self, key: str, size: str) -> StoredVariant | None:
+        """A stored size of a photo, for serving; None for an unknown or malformed name
+        (``key`` and ``size`` come straight from URLs and are whitelisted first)."""
+        if not valid_name(key, size):
+            return None
+        return await self.storage.find(key, size)
+
+    def chunks(self, found: StoredVariant) -> AsyncIterator[bytes]:
+        return self.storage.chunks(found)
+
+    async def read(self, key: str, size: str) -> bytes | None:
+        """A stored variant's bytes in one piece (tools and tests; serving streams them)."""
+        found = await self.find(key, size)
+        if found is None:
+            return None
+        return b"".join([chunk async for chunk in self.chunks(found)])
 
     def _process(self, data: bytes, fmt: str) -> tuple[bytes, dict[str, bytes], tuple[int, int]]:
         """Decode, prepare and encode: the encoded original, thumbnails and stored size.
@@ -147,31 +146,3 @@ class PhotoStore:
         finally:
             if cost >= TRIM_AFTER_BYTES:
                 release_freed_memory()
-
-    def file_for(self, key: str, size: str) -> Path | None:
-        """Path of a stored variant, or None.
-
-        ``key`` and ``size`` come straight from URLs, so they are whitelisted (64 lowercase
-        hex chars, a known size) before touching the filesystem: no ``..`` path traversal.
-        """
-        if not isinstance(key, str) or _KEY_RE.fullmatch(key) is None:
-            return None
-        if size not in PHOTO_SIZES:
-            return None
-        folder = self._folder(key)
-        if size == "original":
-            candidates = [folder / f"original.{ext}" for _, ext in _FORMATS.values()]
-        else:
-            candidates = [folder / f"{size}.jpg"]
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def media_type(self, path: Path) -> str:
-        """Content-Type from our own file naming, never from anything the uploader said."""
-        return _MEDIA_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
-
-    def _folder(self, key: str) -> Path:
-        """Fan out by the first two hex digits so no directory grows to millions of entries."""
-        return self.root / key[:2] / key

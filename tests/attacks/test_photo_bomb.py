@@ -34,9 +34,10 @@ from server.domain.context import Services
 from server.photos.decode import DECODE_BUDGET
 from server.photos.errors import PhotoBusy, PhotoRejected
 from server.photos.gate import BUSY_RETRY_AFTER, MAX_DECODES, MAX_WAITING, DecodeGate
+from server.photos.storage import PhotoStorage
 from server.photos.store import PhotoStore
-from tests.conftest import World
-from tests.test_photos import files_under, gps_exif, png_chunk
+from tests.conftest import World, stored_photo_names
+from tests.test_photos import gps_exif, png_chunk
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MAX_BYTES = 10_000_000  # the default SOUK_MAX_UPLOAD_BYTES
@@ -76,8 +77,9 @@ def webp(size: tuple[int, int]) -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> PhotoStore:
-    return PhotoStore(tmp_path / "photos", MAX_BYTES)
+def store(photo_storage: PhotoStorage) -> PhotoStore:
+    """Each storage backend in turn (tests/conftest.py)."""
+    return PhotoStore(photo_storage, MAX_BYTES)
 
 
 def app_market(app: Litestar) -> Services:
@@ -118,10 +120,10 @@ async def test_6300px_rgba_png_is_refused_with_422_saying_what_to_do(client: htt
     assert "send a JPEG or a smaller image" in body["error"]
 
 
-def test_refused_bomb_writes_nothing(store: PhotoStore) -> None:
+async def test_refused_bomb_writes_nothing(store: PhotoStore) -> None:
     with pytest.raises(PhotoRejected):
-        store.save(flat_png(6300, 6300))
-    assert files_under(store.root) == []
+        await store.save(flat_png(6300, 6300))
+    assert await stored_photo_names(store.storage) == []
 
 
 # --- the decode budget, at its edge --------------------------------------------------------------
@@ -136,15 +138,15 @@ def test_refused_bomb_writes_nothing(store: PhotoStore) -> None:
         pytest.param(lambda: webp((4096, 2048)), (2048, 1024), "WEBP", id="webp-at-budget"),
     ],
 )
-def test_decode_exactly_at_the_budget_is_accepted(
+async def test_decode_exactly_at_the_budget_is_accepted(
     store: PhotoStore, make: object, size: tuple[int, int], fmt: str
 ) -> None:
     assert callable(make)
-    photo = store.save(make())
+    photo = await store.save(make())
     assert (photo.width, photo.height) == size
-    path = store.file_for(photo.key, "original")
-    assert path is not None
-    with Image.open(path) as stored:
+    original = await store.read(photo.key, "original")
+    assert original is not None
+    with Image.open(io.BytesIO(original)) as stored:
         assert stored.format == fmt and stored.size == size
 
 
@@ -155,32 +157,32 @@ def test_decode_exactly_at_the_budget_is_accepted(
         pytest.param(lambda: webp((4096, 2049)), "at most 8 megapixels for a WebP", id="webp-one-row-over"),
     ],
 )
-def test_decode_one_row_over_the_budget_is_refused(store: PhotoStore, make: object, message: str) -> None:
+async def test_decode_one_row_over_the_budget_is_refused(store: PhotoStore, make: object, message: str) -> None:
     assert callable(make)
     with pytest.raises(PhotoRejected) as caught:
-        store.save(make())
+        await store.save(make())
     assert message in caught.value.message
     assert "send a JPEG or a smaller image" in caught.value.message
-    assert files_under(store.root) == []
+    assert await stored_photo_names(store.storage) == []
 
 
-def test_budget_counts_pillows_bytes_per_pixel_not_just_pixels(tmp_path: Path) -> None:
+async def test_budget_counts_pillows_bytes_per_pixel_not_just_pixels(tmp_path: Path) -> None:
     # The same 1000x1000 pixels: 1 MB as greyscale, 4 MB as RGBA (Pillow stores RGB as 4 too).
     small = PhotoStore(tmp_path / "photos", MAX_BYTES, decode_budget=2 * MB)
     grey = io.BytesIO()
     Image.new("L", (1000, 1000), 90).save(grey, "PNG")
-    assert small.save(grey.getvalue()).width == 1000
+    assert (await small.save(grey.getvalue())).width == 1000
     with pytest.raises(PhotoRejected, match="too large to process"):
-        small.save(flat_png(1000, 1000))
+        await small.save(flat_png(1000, 1000))
 
 
-def test_progressive_jpeg_counts_its_full_size_coefficient_buffer(tmp_path: Path) -> None:
+async def test_progressive_jpeg_counts_its_full_size_coefficient_buffer(tmp_path: Path) -> None:
     # libjpeg keeps every DCT coefficient of a progressive JPEG (2 bytes a sample at full
     # size, however reduced the decode): 2000x2000 4:2:0 is 16 MB decoded + 12 MB of them.
     small = PhotoStore(tmp_path / "photos", MAX_BYTES, decode_budget=20 * MB)
-    assert small.save(phone_jpeg((2000, 2000))).width == 2000
+    assert (await small.save(phone_jpeg((2000, 2000)))).width == 2000
     with pytest.raises(PhotoRejected) as caught:
-        small.save(phone_jpeg((2000, 2000), progressive=True))
+        await small.save(phone_jpeg((2000, 2000), progressive=True))
     assert "baseline" in caught.value.message
 
 
@@ -207,7 +209,7 @@ async def test_48mp_phone_jpeg_is_accepted_and_stored_at_2048(client: httpx.Asyn
 # --- memory, measured -------------------------------------------------------------------------
 
 _MEASURE = r"""
-import json, sys, threading
+import asyncio, json, sys, threading
 from pathlib import Path
 from server.photos.store import PhotoStore
 
@@ -231,7 +233,7 @@ before = status()
 errors = []
 def save(data):
     try:
-        store.save(data)
+        asyncio.run(store.save(data))  # a loop per thread: the pipeline runs in its own worker thread
     except Exception as exc:
         errors.append(repr(exc))
 threads = [threading.Thread(target=save, args=(d,)) for d in datas]
