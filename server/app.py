@@ -7,7 +7,6 @@ is configured at import time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +39,7 @@ from server.api.security_headers import SecurityHeadersMiddleware
 from server.api.stalls import StallController
 from server.api.sync import SyncController, live
 from server.api.webpush import WebPushController
+from server.cluster_jobs import ClusterJobs
 from server.database import (
     bind_tables,
     prepare_sqlite_file,
@@ -97,6 +97,11 @@ def create_app(settings: Settings) -> Litestar:
         engine,
         settings.base_url,
     )
+    # Jobs that run once for the whole market (on one node of a scale-out deployment, taken
+    # over when it dies); the search indexer keeps one index per process and runs in each.
+    jobs = ClusterJobs(None if settings.is_sqlite else settings.database_url)
+    jobs.add(WebPushNotifier.name, notifier.run, stop=notifier.stop)
+    jobs.add("reservation-sweeper", lambda: run_sweeper(services))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,23 +110,19 @@ def create_app(settings: Settings) -> Litestar:
         await start_engine(engine)
         app.state.indexer = indexer
         app.state.notifier = notifier
+        app.state.cluster_jobs = jobs
         try:
             await ensure_log_head()
             indexing = asyncio.create_task(indexer.run(), name="souk-search-indexer")
-            sweeping = asyncio.create_task(run_sweeper(services), name="souk-reservation-sweeper")
-            notifying = asyncio.create_task(notifier.run(), name="souk-webpush-notifier")
+            jobs.start()
             try:
                 yield
             finally:
-                sweeping.cancel()
                 indexer.stop()
-                notifier.stop()
+                await jobs.close()
                 await indexing
-                await notifying
                 await notifier.drain()
                 await http.aclose()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeping
                 await search.close()
                 await limits.close()
         finally:

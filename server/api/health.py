@@ -1,13 +1,20 @@
-"""Liveness for load balancers and the Docker health check: answers only if the database does."""
+"""Liveness for load balancers and the Docker health check: answers only if the database does.
+
+It also names the market-wide background jobs this node runs right now (`jobs`, see
+`server/cluster_jobs.py`), so an operator can see which node sends the Web Pushes.
+"""
 
 from __future__ import annotations
 
-from litestar import get
+from typing import Any
+
+from litestar import Request, get
 
 from server.tables import LogHead
 
 
 @get("/api/health", tags=["health"])
-async def health() -> dict[str, object]:
+async def health(request: Request[Any, Any, Any]) -> dict[str, object]:
     head = await LogHead.select(LogHead.seq).where(LogHead.id == 1).first()
-    return {"status": "ok", "log_seq": int(head["seq"]) if head else 0}
+    jobs = getattr(request.app.state, "cluster_jobs", None)
+    return {"status": "ok", "log_seq": int(head["seq"]) if head else 0, "jobs": jobs.running if jobs else []}
