@@ -6,6 +6,8 @@ Retry-After, and are checked before any costly work (a password hash) is done.
 
 from __future__ import annotations
 
+import time
+import types
 import uuid
 
 import httpx
@@ -20,6 +22,15 @@ from server.ratelimit import (
     SYNC_REJECTIONS_PER_CALLER,
 )
 from tests.conftest import World
+
+
+@pytest.fixture(autouse=True)
+def clock_inside_one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows are aligned to the wall clock, so a test that straddled a boundary would see its
+    counts start afresh half-way (it did, once in CI). Each test here runs at one moment 30 s
+    into a day, inside one window of every rule; expiry still follows the real monotonic clock."""
+    moment = (time.time() // 86400) * 86400 + 30
+    monkeypatch.setattr("server.ratelimit.time", types.SimpleNamespace(time=lambda: moment, monotonic=time.monotonic))
 
 
 def _from(address: str) -> dict[str, str]:
