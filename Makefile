@@ -38,9 +38,12 @@ lint: setup lint-js
 	$(BIN)/mypy
 
 test-sqlite: setup chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
+# The PostgreSQL pass runs every test of the server and its data layer again on PostgreSQL; the
+# browser tests (the apps driven in Chromium, about a quarter of the time) run once, in the SQLite pass:
+# they reach the database only through the same HTTP API the server tests cover on both.
 test-postgres: setup chromium
-	SOUK_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+	SOUK_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q --durations=15 --ignore=tests/browser
 
 test: lint test-sqlite test-postgres

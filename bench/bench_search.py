@@ -1,6 +1,6 @@
 """Search latency: our engine in-process, through the HTTP API, and raw tantivy; build time.
 
-Run: .venv/bin/python bench/bench_search.py [--items 100000] [--queries 1000] [--demo-data-dir DIR]
+Run: .venv/bin/python bench/bench_search.py [--items 100000] [--queries 1000] [--demo-data-dir DIR] [--no-demo]
 
 Two corpora, each searched with the same kind of query mix:
 
@@ -36,7 +36,10 @@ every path below on the same index, interleaved, the order rotating from query t
 - raw tantivy + the rest of the answer: the same plus the three facet aggregations and
   reading the 20 stored documents, i.e. all tantivy work our response needs.
 - ours in-process: `await EmbeddedEngine.search(...)` (Python term expansion with typos,
-  bucket ranking, total, facets, highlighted hits) on the folder the server uses.
+  bucket ranking, total, highlighted hits) on the folder the server uses, as the API asks
+  for it: no facets (they are computed only when a request asks for them).
+- ours in-process, facets asked for: the same with the three facet counts, to set beside
+  "raw tantivy + facets + 20 stored docs".
 - ours through the HTTP API: `GET /api/events/{slug}/search` on a real `souk serve` process
   over 127.0.0.1 with keep-alive (httpx), so it includes routing, the database lookups,
   JSON encoding, the server's gzip (responses of 1 KiB or more) and the client.
@@ -44,12 +47,17 @@ every path below on the same index, interleaved, the order rotating from query t
   show how much of the API's time is not search at all.
 
 Prints the load average at start and end (the machine may be shared: wall-clock percentiles
-then include waiting for a CPU, so the CPU time of in-process queries is printed too, with
-how many queries over 10 ms were over it in CPU time), the build time, p50/p99/mean per path,
-p50/p99 per query kind, the ratios ours/raw and API/in-process, a SQLite FTS5 bm25 baseline
+then include waiting for a CPU, so the CPU time of the in-process paths, ours and raw tantivy,
+is printed too, overall, per query kind and as a ratio, with how many queries over 10 ms were
+over it in CPU time; the API's time is spent in the server process and is wall clock only),
+the build time, p50/p99/mean per path, p50/p99 per query kind, the ratios ours/raw and
+API/in-process, a SQLite FTS5 bm25 baseline
 (top 20 only, same filters in SQL; on every 5th query of the big corpus, whose prefix scans
-are slow), and whether the goals hold on the demo market: p99 under 10 ms in-process and
-under 25 ms through the API. Nothing is asserted.
+are slow), and, for each corpus, the three goals of issue 15 with whether they hold:
+in-process p99 under 10 ms, through the API p99 under 15 ms, ours / raw tantivy at most 2x
+(p50 and p99, same queries, same run). If ours finds nothing where raw tantivy finds hits
+for most queries, a warning says the figures are not of a real search (the server wiped
+the index: see `search_bench.corpus.adopt_index`). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -74,7 +82,8 @@ from search_bench.queries import SHARES, BenchQuery, QueryMaker, describe_mix
 from search_bench.synthetic import SEED
 
 GOAL_IN_PROCESS_P99_MS = 10.0
-GOAL_API_P99_MS = 25.0
+GOAL_API_P99_MS = 15.0
+GOAL_RATIO_TO_RAW = 2.0
 FTS5_EVERY = {True: 5, False: 1}  # FTS5 on every 5th query of the big corpus (its prefix scans are slow)
 
 
@@ -87,8 +96,33 @@ def line(label: str, samples: Sequence[float], extra: str = "") -> tuple[float, 
 
 @dataclass(frozen=True)
 class Summary:
+    label: str
     ours: tuple[float, float]
     api: tuple[float, float]
+    raw: tuple[float, float]
+    cpu: tuple[tuple[float, float], tuple[float, float]]  # (ours, raw) p50/p99 in CPU time
+
+    def print_goals(self) -> None:
+        """The three goals of issue 15 on this corpus, each with its figure."""
+        ratio = (self.ours[0] / self.raw[0], self.ours[1] / self.raw[1])
+        print(f"Goals on {self.label}:")
+        for text, met in (
+            (
+                f"in-process p99 {self.ours[1]:7.2f} ms < {GOAL_IN_PROCESS_P99_MS:.0f} ms",
+                self.ours[1] < GOAL_IN_PROCESS_P99_MS,
+            ),
+            (f"HTTP API   p99 {self.api[1]:7.2f} ms < {GOAL_API_P99_MS:.0f} ms", self.api[1] < GOAL_API_P99_MS),
+            (f"ours/raw tantivy p50 {ratio[0]:.2f}x <= {GOAL_RATIO_TO_RAW:.0f}x", ratio[0] <= GOAL_RATIO_TO_RAW),
+            (f"ours/raw tantivy p99 {ratio[1]:.2f}x <= {GOAL_RATIO_TO_RAW:.0f}x", ratio[1] <= GOAL_RATIO_TO_RAW),
+        ):
+            print(f"  {text}: {'met' if met else 'NOT met'}")
+        raw = f"raw p50/p99 {self.raw[0]:.2f}/{self.raw[1]:.2f} ms"
+        print(f"  (in-process p50 {self.ours[0]:.2f} ms, API p50 {self.api[0]:.2f} ms, {raw})")
+        (ours_p50, ours_p99), (raw_p50, raw_p99) = self.cpu
+        print(
+            f"  in CPU time: in-process p50/p99 {ours_p50:.2f}/{ours_p99:.2f} ms, raw {raw_p50:.2f}/{raw_p99:.2f} ms, "
+            f"ours/raw {ours_p50 / raw_p50:.2f}x, {ours_p99 / raw_p99:.2f}x"
+        )
 
 
 def report(corpus: Corpus, queries: Sequence[BenchQuery], figures: Figures, fts5_every: int) -> Summary:
@@ -100,32 +134,45 @@ def report(corpus: Corpus, queries: Sequence[BenchQuery], figures: Figures, fts5
         hits = sum(total > 0 for total in figures.totals[path])
         same = sum(a == b for a, b in zip(figures.totals[path], ours_totals, strict=True))
         extra = {"ours": f"with hits {hits}", "floor": ""}.get(path, f"with hits {hits}, total = ours {same}")
+        if path == "ours_facets":
+            extra = f"with hits {hits}, total = ours {same}"
         results[path] = line(PATH_LABELS[path], figures.wall[path], extra)
-    line("  ours in-process, CPU time of the process", figures.cpu)
+    cpu = {
+        path: line(f"  {label}, CPU time of the process", figures.cpu[path])
+        for path, label in (("raw", "raw tantivy"), ("ours", "ours in-process"), ("ours_facets", "ours, facets"))
+    }
     slow = [n for n, seconds in enumerate(figures.wall["ours"]) if seconds > GOAL_IN_PROCESS_P99_MS / 1000]
-    slow_cpu = sum(figures.cpu[n] > GOAL_IN_PROCESS_P99_MS / 1000 for n in slow)
+    slow_cpu = sum(figures.cpu["ours"][n] > GOAL_IN_PROCESS_P99_MS / 1000 for n in slow)
     print(
         f"  in-process queries over {GOAL_IN_PROCESS_P99_MS:.0f} ms wall clock: {len(slow)}, "
         f"of which over {GOAL_IN_PROCESS_P99_MS:.0f} ms of CPU time: {slow_cpu} (the rest waited for a CPU)"
     )
     ours, raw, raw_full, api = results["ours"], results["raw"], results["raw_full"], results["api"]
+    faceted = results["ours_facets"]
     print(
-        f"  ratios (p50, p99): ours/raw {ours[0] / raw[0]:.1f}x, {ours[1] / raw[1]:.1f}x;  "
-        f"ours/(raw + facets + docs) {ours[0] / raw_full[0]:.1f}x, {ours[1] / raw_full[1]:.1f}x;  "
+        f"  ratios (p50, p99): ours/raw {ours[0] / raw[0]:.2f}x, {ours[1] / raw[1]:.2f}x;  "
+        f"ours with facets/(raw + facets + docs) {faceted[0] / raw_full[0]:.2f}x, {faceted[1] / raw_full[1]:.2f}x;  "
         f"API/in-process {api[0] / ours[0]:.2f}x, {api[1] / ours[1]:.2f}x"
     )
+    ours_cpu, raw_cpu = cpu["ours"], cpu["raw"]
+    print(f"  ratio in CPU time (p50, p99): ours/raw {ours_cpu[0] / raw_cpu[0]:.2f}x, {ours_cpu[1] / raw_cpu[1]:.2f}x")
+    lost = sum(ours_n == 0 < raw_n for ours_n, raw_n in zip(ours_totals, figures.totals["raw"], strict=True))
+    if lost > len(queries) // 2:
+        print(f"  WARNING: ours found nothing on {lost} queries where raw tantivy found hits: not a real search")
     print("  by kind, p50/p99 ms:     " + "  ".join(f"{kind:>13}" for kind in SHARES))
-    for path in ("raw", "ours", "api"):
+    rows = [(path, figures.wall[path]) for path in ("raw", "ours", "api")]
+    rows += [(f"{path} (CPU time)", figures.cpu[path]) for path in ("raw", "ours")]
+    for path, timings in rows:
         cells = []
         for kind in SHARES:
-            samples = [s for s, q in zip(figures.wall[path], queries, strict=True) if q.kind == kind]
+            samples = [s for s, q in zip(timings, queries, strict=True) if q.kind == kind]
             p50, p99 = p50_p99_ms(samples) if samples else (0.0, 0.0)
             cells.append(f"{p50:6.1f}/{p99:6.1f}")
         print(f"    {path:<22}" + "  ".join(cells))
     fts_build, fts = bench_fts5(corpus, queries[::fts5_every])
     sample = "" if fts5_every == 1 else f", every {fts5_every}th query: {len(fts)}"
     line(f"SQLite FTS5 bm25, top 20 only (build {fts_build:.2f} s{sample})", fts)
-    return Summary(ours, api)
+    return Summary(corpus.label, ours, api, raw, (cpu["ours"], cpu["raw"]))
 
 
 async def run_corpus(corpus: Corpus, count: int, timer: Callable[[], float]) -> Summary:
@@ -143,6 +190,7 @@ async def main() -> None:
     parser.add_argument("--items", type=int, default=100_000, help="synthetic items (0: skip)")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--demo-data-dir", type=Path, help="copy the database of a `souk demo --no-serve` folder")
+    parser.add_argument("--no-demo", action="store_true", help="only the synthetic corpus")
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -150,21 +198,22 @@ async def main() -> None:
         return time.perf_counter() - started
 
     print(f"load average at start: {load_average()}")
+    summaries: list[Summary] = []
     with tempfile.TemporaryDirectory(prefix="souk-bench-search-") as scratch:
         if args.items:
             print(f"\n== {args.items:,} synthetic items ==")
             big = await prepare_synthetic(Path(scratch) / "synthetic", args.items)
-            await run_corpus(big, args.queries, timer)
+            summaries.append(await run_corpus(big, args.queries, timer))
             shutil.rmtree(big.data_dir)
             del big  # 100,000 documents would slow every garbage collection of the demo run
             gc.collect()
-        print("\n== demo market ==")
-        demo = await prepare_demo(Path(scratch) / "demo", args.demo_data_dir)
-        summary = await run_corpus(demo, args.queries, timer)
-    in_process, api = summary.ours[1], summary.api[1]
-    print("\nGoals on the demo market (p99, wall clock):")
-    for label, value, goal in (("in-process", in_process, GOAL_IN_PROCESS_P99_MS), ("HTTP API", api, GOAL_API_P99_MS)):
-        print(f"  {label:<10} {value:7.2f} ms < {goal:.0f} ms: {'met' if value < goal else 'NOT met'}")
+        if not args.no_demo:
+            print("\n== demo market ==")
+            demo = await prepare_demo(Path(scratch) / "demo", args.demo_data_dir)
+            summaries.append(await run_corpus(demo, args.queries, timer))
+    print("\nGoals of issue 15 (wall clock, same run; the 100,000-item corpus is the one they are set for):")
+    for summary in summaries:
+        summary.print_goals()
     print(f"load average at end: {load_average()}   (total {timer():.0f} s)")
 
 

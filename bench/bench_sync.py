@@ -6,12 +6,17 @@ Loads the demo market (fixtures: 84 stalls, 2,100 items, through the domain func
 `souk demo` does) into a temporary SQLite data folder (`--demo-data-dir DIR` copies the
 database of a folder where `souk demo --no-serve` already ran instead), then prints:
 
-1. A new visitor device's first pull: every page of the snapshot (500 records a page), with
+1. A new visitor device's first pull in record format 1 and format 2 side by side
+   (sync/FORMAT.md): every page of the snapshot and its catch-up (500 records a page), with
    the bytes of the JSON the HTTP API sends for it, raw and gzipped (see below), and its
-   time, median of 5 pulls, split into `sync.pull.pull` (database and views) and encoding.
+   time (pulling and encoding), median of 5 pulls. Then format 2 as a first visit from a
+   stall's QR code can pull it (the scanned stall first, a first page of 100 records, then
+   2,000 a page: fewer pages, fewer repeated photo tables), with the first page's size; and
+   what format 2's gzipped bytes are made of (each part's contribution), for both ways.
 2. The pull of that device after one edit, and after 10 changes (5 edits, 2 reservations,
-   2 sales, 1 message of this visitor opening a conversation): records, bytes, time (median
-   of 5; the same cursor gives the same answer).
+   2 sales, 1 message of this visitor opening a conversation), in both formats: records,
+   bytes, time (median of 5; the same cursor gives the same answer).
+   Goals (issue 15): full pull < 150 KB gzipped, delta after 10 changes < 1.5 KB gzipped.
 3. 500 queued mutations (200 edits, 70 reservations, 80 sales by 10 vendors; 150 messages by
    6 visitor devices, 25 each: under the flood limit of 30 a minute per device) applied
    through `sync.push.push` (each client pushes its own outbox, one client after another), against
@@ -41,8 +46,19 @@ from pathlib import Path
 from harness.data import copy_database, demo_database, first_event_slug, load_demo_market
 from harness.machine import load_average
 from harness.process import free_port, souk_serve
+from sync_bench.breakdown import contributions
 from sync_bench.mutations import plan_mutations, run_on_copy, ten_changes, vendor_stalls
-from sync_bench.pulls import PULL_RUNS, describe, http_snapshot, market_at, median_pull, pull_all
+from sync_bench.pulls import (
+    PULL_RUNS,
+    PullFigures,
+    Way,
+    describe,
+    http_snapshot,
+    market_at,
+    median_pull,
+    pull_all,
+    side_by_side,
+)
 
 from server.auth.tokens import create_device
 from server.database import start_engine, stop_engine
@@ -51,6 +67,14 @@ from server.domain.actors import Actor
 from server.domain.context import Services
 from server.domain.items import ItemPatch
 from server.migrate import migrate
+from server.tables import Stall
+
+FULL_PULL_GOAL, DELTA_GOAL = 150_000, 1_500  # gzipped bytes (KB as 1,000 bytes: the stricter reading)
+
+
+def goal(figures: PullFigures, limit: int) -> str:
+    met = "met" if figures.gzip_bytes < limit else "NOT met"
+    return f"{figures.gzip_bytes / 1000:,.1f} KB gzipped, goal < {limit / 1000:,.1f} KB: {met}"
 
 
 async def load_demo(market: Services, reuse: Path | None) -> str:
@@ -80,16 +104,38 @@ async def main() -> None:
             copy_database(demo_database(args.demo_data_dir), market.settings.sqlite_path)
         slug = await load_demo(market, args.demo_data_dir)
 
-        print("\nPulls of one visitor device (JSON as the API encodes it):")
+        print("\nPulls of one visitor device (JSON as the API encodes it), format 1 and format 2:")
         visitor = Actor("device", device_id=(await create_device())[0])
-        snapshot = await median_pull(market, visitor, slug, None)
-        describe(f"first pull, snapshot (median of {PULL_RUNS})", snapshot)
+        one, two = Way(fmt=1), Way(fmt=2)
+        snapshot = {way.fmt: await median_pull(market, visitor, slug, None, way) for way in (one, two)}
+        side_by_side(f"first pull, snapshot and catch-up (median of {PULL_RUNS})", snapshot[1], snapshot[2])
+        print(f"    format 2: {goal(snapshot[2], FULL_PULL_GOAL)}")
+        code = (await Stall.select(Stall.code).order_by(Stall.number).first() or {"code": None})["code"]
+        staged = await median_pull(market, visitor, slug, None, Way(fmt=2, limit=2000, stall=code, first_limit=100))
+        describe(f"format 2, stall {code} first (first page 100 records, then 2,000 a page)", staged)
+        print(f"    its first page (the scanned stall usable): {staged.first_page_gzip:,} bytes gzipped")
+        print(f"    {goal(staged, FULL_PULL_GOAL)}")
+        total, parts = contributions(snapshot[2].bodies)
+        print(f"  format 2 full pull, {total:,} bytes gzipped, made of (bytes it adds, share):")
+        for name, size in parts:
+            print(f"    {name:<28} {size:>9,}  {size / total:>4.0%}")
+        total, parts = contributions(staged.bodies)
+        print(f"  format 2 full pull as the app pulls (stall first), {total:,} bytes gzipped, made of:")
+        for name, size in parts[:6]:
+            print(f"    {name:<28} {size:>9,}  {size / total:>4.0%}")
+
         vendor, _, rows = (await vendor_stalls(1, 1))[0]
         await items.update_item(market, vendor, rows[0]["id"], ItemPatch(price=int(rows[0]["price"]) + 1))
-        after_one = await median_pull(market, visitor, slug, snapshot.cursor)
-        describe("pull after 1 edit", after_one)
+        after_one = {w.fmt: await median_pull(market, visitor, slug, snapshot[w.fmt].cursor, w) for w in (one, two)}
+        side_by_side("pull after 1 edit", after_one[1], after_one[2])
         await ten_changes(market, visitor)
-        describe("pull after 10 changes", await median_pull(market, visitor, slug, after_one.cursor))
+        after_ten = {w.fmt: await median_pull(market, visitor, slug, after_one[w.fmt].cursor, w) for w in (one, two)}
+        side_by_side("pull after 10 changes", after_ten[1], after_ten[2])
+        print(f"    format 2: {goal(after_ten[2], DELTA_GOAL)}")
+        total, parts = contributions(after_ten[2].bodies)
+        print(f"  format 2 pull after 10 changes, {total:,} bytes gzipped, made of (bytes it adds, share):")
+        for name, size in parts[:8]:
+            print(f"    {name:<28} {size:>9,}  {size / total:>4.0%}")
 
         planned = await plan_mutations()
         kinds = Counter(p.mutation.name for p in planned)
@@ -122,18 +168,18 @@ async def main() -> None:
         checked = market_at(folder, f"http://127.0.0.1:{port}")  # the server's base URL
         await start_engine(checked.engine)
         fresh = Actor("device", device_id=(await create_device())[0])
-        encoded = await pull_all(checked, fresh, slug, None)
+        encoded = {way.fmt: await pull_all(checked, fresh, slug, None, way) for way in (one, two)}
         await stop_engine(checked.engine)
         with souk_serve(folder, Path(scratch) / "serve.log", port=port) as server:
-            wire = await asyncio.to_thread(http_snapshot, server.base, slug, market.settings.sqlite_path)
-        same = (
-            "equal" if wire.body_bytes == encoded.raw_bytes else f"differs by {wire.body_bytes - encoded.raw_bytes:+,}"
-        )
-        print(
-            f"  JSON bodies {wire.body_bytes:,} bytes vs {encoded.raw_bytes:,} from the encoder: {same}; "
-            f"received {wire.wire_bytes:,} bytes gzipped by the server vs {encoded.gzip_bytes:,} estimated; "
-            f"{encoded.pages} pages in {wire.seconds * 1000:.0f} ms over HTTP (median of 3)"
-        )
+            for fmt in (1, 2):
+                wire = await asyncio.to_thread(http_snapshot, server.base, slug, market.settings.sqlite_path, fmt)
+                raw = encoded[fmt].raw_bytes
+                same = "equal" if wire.body_bytes == raw else f"differs by {wire.body_bytes - raw:+,}"
+                print(
+                    f"  format {fmt}: JSON bodies {wire.body_bytes:,} bytes vs {raw:,} from the encoder: {same}; "
+                    f"received {wire.wire_bytes:,} bytes gzipped by the server vs {encoded[fmt].gzip_bytes:,} "
+                    f"estimated; {encoded[fmt].pages} pages in {wire.seconds * 1000:.0f} ms over HTTP (median of 3)"
+                )
     print(f"\nload average at end: {load_average()}   (total {time.perf_counter() - started:.0f} s)")
 
 

@@ -6,7 +6,7 @@ Without `--postgres`: one `souk serve` process, embedded mode (SQLite in a tempo
 SOUK_DATA_DIR). With `--postgres`: PostgreSQL (database `souk_bench_writes` on 127.0.0.1, made
 if missing and emptied first) with `--workers 1` and `--workers 4` runs. More than one worker
 needs Redis (SOUK_REDIS_URL=redis://127.0.0.1:6379/0); when the settings refuse several uvicorn
-workers (they currently also ask for Meilisearch), N separate `souk serve` processes (one worker
+workers (older versions asked for Meilisearch too), N separate `souk serve` processes (one worker
 each, their own data folders for the embedded search index, one SOUK_SECRET_KEY) run on N ports
 against the same PostgreSQL and Redis, and the clients are spread over them; the output says which.
 Every server runs with SOUK_RATE_LIMIT_FACTOR=1000 so the per-caller rate limits

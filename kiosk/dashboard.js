@@ -3,8 +3,10 @@
 // moderation.js (reports, blocking, hiding), blocks.js (blocked visitors), kiosk-tokens.js.
 
 import { barList, columnChart } from "./charts.js";
+import { dashboardPhase } from "./event-phase.js";
 import { loadBlocks } from "./blocks.js";
 import { startKioskTokens } from "./kiosk-tokens.js";
+import { setupPoke, startSetup } from "./setup.js";
 import { loadModeration, wireModeration } from "./moderation.js";
 import { h, replace } from "/app/kit/dom.js";
 import { HttpError, request } from "/app/kit/http.js";
@@ -150,6 +152,7 @@ function renderTotals() {
   const stalls = t.stalls || [];
   const selling = stalls.filter((s) => s.sales > 0).length;
   $("stalls-selling").textContent = `${selling} / ${stalls.length}`;
+  renderCharity(t);
 
   replace(
     $("hours-chart"),
@@ -181,6 +184,25 @@ function renderTotals() {
           { format: money, label: "Top stalls by amount sold" },
         )
       : h("p", { class: "note" }, "No sales yet."),
+  );
+  dashboardPhase(slug, t, money); // today in the event's time zone, hours chart at this width, "ended" (event-phase.js)
+}
+
+/** All causes combined, and what #SocialCause items sold that no cause has yet. */
+function renderCharity(t) {
+  const charity = t.charity || { amount: 0, sales: 0, uncredited_amount: 0, uncredited_sales: 0 };
+  $("charity-amount").textContent = money(charity.amount);
+  const note = $("charity-uncredited");
+  note.hidden = !charity.uncredited_sales;
+  replace(
+    note,
+    charity.uncredited_sales
+      ? [
+          `${money(charity.uncredited_amount)} sold for a cause (#SocialCause) that names none — `,
+          h("a", { href: "#uncredited-title" }, "choose their cause"),
+          ".",
+        ]
+      : [],
   );
 }
 
@@ -240,13 +262,17 @@ async function enter() {
   state.live = new LiveSocket(`/api/events/${encodeURIComponent(slug)}/live`, {
     onState: setNet,
     onFrame: (frame) => {
-      if (frame.type === "poke" || frame.type === "hello") refresh();
+      if (frame.type === "poke" || frame.type === "hello") {
+        refresh();
+        setupPoke();
+      }
     },
   });
   state.live.start();
   loadModeration();
   startKioskTokens(slug, api);
   loadBlocks(slug, api);
+  startSetup(slug, api, { currency: () => state.totals?.currency || state.event?.currency || "", onChanged: refresh });
 }
 
 function wire() {

@@ -3,6 +3,7 @@
 import { escapeHtml, h, safeMarkHtml } from "/app/kit/dom.js";
 import { formatMoney } from "/app/kit/money.js";
 import { highlight } from "/app/kit/search.js";
+import { photoUrl } from "/app/kit/wire.js";
 import { STATE_LABELS } from "./util.js";
 import { kiosk } from "./kiosk-config.js";
 import { openItem } from "./kiosk-views.js";
@@ -38,7 +39,7 @@ export function cardFromItem(item, matched = null) {
     stallCode: stall?.code || "",
     stallName: stall?.name || "",
     stallNumber: stall?.number || "",
-    photo: item.photos?.[0]?.thumb || null,
+    photo: photoUrl(item.photos?.[0], "thumb"),
   };
 }
 

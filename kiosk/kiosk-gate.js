@@ -40,6 +40,23 @@ export function takeToken() {
   return localStorage.getItem(TOKEN_KEY);
 }
 
+/** Resolves once a token is there: from a link opened in this tab (only the hash changes, so the
+ * page is not reloaded), from another tab of this screen (a storage event), or on a return to
+ * the tab (pageshow/focus), whichever comes first; `refused` (a token the server said no to)
+ * does not count. */
+export function whenTokenArrives(refused = null) {
+  return new Promise((resolve) => {
+    const events = ["hashchange", "storage", "pageshow", "focus"];
+    const look = () => {
+      const token = takeToken();
+      if (!token || token === refused) return;
+      for (const name of events) window.removeEventListener(name, look);
+      resolve(undefined);
+    };
+    for (const name of events) window.addEventListener(name, look);
+  });
+}
+
 /** Whether this token was accepted before (then the screen may run on saved data offline). */
 export const verifiedBefore = (token) => localStorage.getItem(VERIFIED_KEY) === token;
 

@@ -5,10 +5,11 @@
 
 import { h, replace } from "/app/kit/dom.js";
 import { HttpError } from "/app/kit/http.js";
-import { qrSrc } from "./util.js";
+import { formatDateTime } from "/app/kit/phase.js";
+import { confirmInRow, qrSrc } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
-const whenFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const whenFormat = { format: (/** @type {Date} */ date) => formatDateTime(date) }; // the locale's own clock (kit/phase.js)
 let section = null;
 
 /** Wire the section (once) and load its list; `api(path, opts)` sends the organizer's token. */
@@ -54,20 +55,10 @@ function tokenRow(row) {
   return li;
 }
 
-/** The confirm step: the row asks again, with "Keep it" focused so a double tap revokes nothing. */
+/** The confirm step, in the row (see `confirmInRow`). */
 function confirmRevoke(li, row, showRow) {
-  const yes = h("button", { type: "button", class: "danger" }, "Yes, revoke");
-  const keep = h("button", { type: "button" }, "Keep it");
-  const question = h("p", { class: "grow" }, `Revoke “${nameOf(row)}”? That screen stops showing the market at its next check.`);
-  replace(li, question, h("span", { class: "tools" }, yes, keep));
-  keep.focus();
-  keep.addEventListener("click", () => {
-    showRow();
-    li.querySelector("button")?.focus();
-  });
-  yes.addEventListener("click", async () => {
-    yes.disabled = true;
-    keep.disabled = true;
+  const question = `Revoke “${nameOf(row)}”? That screen stops showing the market at its next check.`;
+  confirmInRow(li, question, showRow, async () => {
     try {
       await section.api(`${section.base}/${encodeURIComponent(row.id)}`, { method: "DELETE" });
       status(`Revoked “${nameOf(row)}”: that screen now asks for a new kiosk link.`);

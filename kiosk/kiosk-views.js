@@ -35,6 +35,7 @@ export function renderTotals() {
   $("causes-title").hidden = !causes.length;
   $("total-amount").textContent = formatMoney(totals.amount, currency);
   $("total-sales").textContent = `${totals.sales} ${totals.sales === 1 ? "sale" : "sales"}`;
+  renderCharityTotal(totals, currency);
   replace(
     $("cause-totals"),
     causes.length
@@ -44,6 +45,15 @@ export function renderTotals() {
         )
       : null,
   );
+}
+
+/** All the event's causes combined (each sale once), under the per-cause bars. */
+export function renderCharityTotal(totals, currency) {
+  const el = $("charity-total");
+  if (!el) return;
+  const amount = totals.charity?.amount || 0;
+  el.hidden = !(totals.causes || []).length;
+  el.textContent = `${formatMoney(amount, currency)} raised for good causes in all`;
 }
 
 export function openItem(card) {

@@ -12,12 +12,17 @@ import { Replica } from "./replica.js";
 import { registerWorker } from "./util.js";
 import { $, kiosk, slug } from "./kiosk-config.js";
 import { itemsChanged } from "./kiosk-featured.js";
-import { block, recheck, seedFromSetup, takeToken, unblock, verifiedBefore, verify } from "./kiosk-gate.js";
+import { block, recheck, seedFromSetup, takeToken, unblock, verifiedBefore, verify, whenTokenArrives } from "./kiosk-gate.js";
 import { nav, show, wireNavigation } from "./kiosk-nav.js";
 import { renderResults, wireSearch } from "./kiosk-search.js";
 import { pull, renderNet, setNet, workerReady } from "./kiosk-status.js";
 import { renderWelcomeTags } from "./kiosk-tags.js";
 import { renderHeader, renderItem, renderStall, renderStalls, renderTotals, wireViews } from "./kiosk-views.js";
+import { kioskPhase } from "./event-phase.js";
+import { formatMoney } from "/app/kit/money.js";
+
+/** Today's figures and the "ended" banner, after the totals are drawn. */
+const phase = () => kioskPhase(kiosk.replica, (v) => formatMoney(v, kiosk.replica.totals()?.currency || kiosk.replica.event()?.currency || ""));
 
 const RECHECK_MS = 5 * 60_000; // how soon a token the organizer revoked stops a running screen
 
@@ -25,17 +30,26 @@ async function start() {
   const token = takeToken();
   if (!token) {
     block("missing");
+    // The token link opened in this same tab changes only the hash (no reload), and one opened
+    // in another tab lands in localStorage: either way the gate looks again and starts.
+    whenTokenArrives().then(() => start().catch(failed));
     return;
   }
-  kiosk.replica = await Replica.open(slug);
-  kiosk.replica.onChange(onReplicaChange);
-  wireNavigation();
-  wireSearch();
-  wireViews();
+  kiosk.blocked = false;
+  if (!kiosk.replica) {
+    kiosk.replica = await Replica.open(slug);
+    kiosk.replica.onChange(onReplicaChange);
+    wireNavigation();
+    wireSearch();
+    wireViews();
+  }
   if (kiosk.replica.hasData && verifiedBefore(token)) renderAll();
 
   const setup = await verify(token);
-  if (setup === null) return;
+  if (setup === null) {
+    whenTokenArrives(token).then(() => start().catch(failed)); // a new link replaces a refused token
+    return;
+  }
   unblock();
   if (setup !== "offline") await seedFromSetup(setup);
   renderAll();
@@ -79,6 +93,7 @@ function onReplicaChange(entities) {
     if (changed.has("event") || changed.has("totals") || changed.has("cause")) {
       renderHeader();
       renderTotals();
+      phase();
     }
     if (changed.has("item")) {
       itemsChanged(nav.view === "welcome");
@@ -97,12 +112,15 @@ function onReplicaChange(entities) {
 function renderAll() {
   renderHeader();
   renderTotals();
+  phase();
   renderWelcomeTags();
   renderNet();
 }
 
-start().catch((err) => {
+function failed(err) {
   console.error(err);
   $("net-status").textContent = "Something went wrong; reloading shortly";
   setTimeout(() => location.reload(), 15_000);
-});
+}
+
+start().catch(failed);

@@ -1,17 +1,43 @@
 // The kiosk's local copy of one event: in memory for drawing, saved to IndexedDB for the next
 // start, filled and kept up to date with the sync protocol (POST /api/sync/pull with an
 // anonymous device token). The rules (newer version wins, tombstones, the whole snapshot
-// swapped in at once) and the pull loop are the kit's (/app/kit/replica.js), the app's too.
+// swapped in at once) and the pull loop are the kit's (/app/kit/replica.js), the app's too, and
+// so is the wire format (/app/kit/wire.js): pulled as format 2, expanded into records, kept
+// expanded in memory and stored lean in IndexedDB (database version 2; version 1 held the REST
+// shape and is converted in place when the kiosk first opens it).
 
 import { HttpError, request } from "/app/kit/http.js";
 import { openDB, promisify, transact } from "/app/kit/idb.js";
 import { applyChange, folded, isTombstone, pullToHead, recordKey } from "/app/kit/replica.js";
+import { compact, expand, expandPage, FORMAT } from "/app/kit/wire.js";
 
 const ENTITIES = new Set(["event", "stall", "cause", "item", "totals"]);
-const PAGE = 500;
+const PAGE = 1000;
 const DEVICE_KEY = "souk.kiosk.device";
 
 const emptyMaps = () => Object.fromEntries([...ENTITIES].map((e) => [e, new Map()]));
+
+// A record as stored (data lean) and as held in memory (data expanded).
+const lean = (rec) => (isTombstone(rec) ? rec : { ...rec, data: compact(rec.entity, rec.data) });
+const expanded = (rec) => ({ ...rec, data: expand(rec.entity, rec.id, rec.version, rec.data, { eventId: rec.event_id }) });
+
+// The database's versions: 1 stored the REST shape, 2 stores records lean.
+function upgrade(db, oldVersion, tx) {
+  if (oldVersion < 1) {
+    db.createObjectStore("records", { keyPath: "key" });
+    db.createObjectStore("meta");
+    return;
+  }
+  if (oldVersion < 2) {
+    const walk = tx.objectStore("records").openCursor();
+    walk.onsuccess = () => {
+      const cursor = walk.result;
+      if (!cursor) return;
+      if (!isTombstone(cursor.value)) cursor.update(lean(cursor.value));
+      cursor.continue();
+    };
+  }
+}
 
 export class Replica {
   static async open(slug) {
@@ -29,15 +55,13 @@ export class Replica {
     this.complete = false; // a snapshot has been taken and followed to the log head at least once
     this.syncedAt = null;
     this.listeners = new Set();
+    this.context = null; // the wire context of pulled pages (kit/wire.js): event id, currency, origin
     this.pull = folded(() => this._pullAll());
   }
 
   async _load() {
     try {
-      this.db = await openDB(`souk-kiosk-${this.slug}`, 1, (db) => {
-        db.createObjectStore("records", { keyPath: "key" });
-        db.createObjectStore("meta");
-      });
+      this.db = await openDB(`souk-kiosk-${this.slug}`, 2, upgrade);
     } catch (err) {
       console.warn("kiosk: IndexedDB unavailable, keeping the replica in memory only", err);
       return;
@@ -46,7 +70,7 @@ export class Replica {
       Promise.all([promisify(s.records.getAll()), promisify(s.meta.get("state"))]));
     for (const rec of records) {
       if (isTombstone(rec)) this.tombstones.set(rec.key, rec);
-      else this.maps[rec.entity]?.set(rec.id, rec);
+      else this.maps[rec.entity]?.set(rec.id, expanded(rec));
     }
     this.cursor = meta?.cursor ?? null;
     this.complete = Boolean(meta?.complete);
@@ -136,11 +160,13 @@ export class Replica {
     return { touched, written };
   }
 
-  /** Seed from data fetched some other way (the kiosk set-up call), with the same version rule. */
+  /** Seed from data fetched some other way (the kiosk set-up call: REST shapes), with the same version rule. */
   async seed(changes) {
-    const { touched, written } = this._merge(changes);
+    const { touched, written } = this._merge(changes.map((c) => ({
+      ...c, data: c.data && expand(c.entity, String(c.id), c.version, compact(c.entity, c.data), { eventId: c.data.event_id ?? null }),
+    })));
     if (this.db && written.length) {
-      await transact(this.db, ["records"], "readwrite", (s) => written.forEach((r) => s.records.put(r)));
+      await transact(this.db, ["records"], "readwrite", (s) => written.forEach((r) => s.records.put(lean(r))));
     }
     if (touched.size) this._emit(touched);
   }
@@ -149,7 +175,7 @@ export class Replica {
     if (!this.db) return;
     await transact(this.db, ["records", "meta"], "readwrite", (s) => {
       if (replaceAll) s.records.clear();
-      for (const rec of written) s.records.put(rec);
+      for (const rec of written) s.records.put(lean(rec));
       s.meta.put(this._state(), "state");
     });
   }
@@ -166,13 +192,21 @@ export class Replica {
   }
 
   async _call(cursor) {
-    const json = { event: this.slug, cursor, limit: PAGE };
+    const json = { event: this.slug, cursor, limit: PAGE, format: FORMAT };
+    let answer;
     try {
-      return await request("POST", "/api/sync/pull", { json, token: await this._deviceToken() });
+      answer = await request("POST", "/api/sync/pull", { json, token: await this._deviceToken() });
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 401)) throw err;
-      return request("POST", "/api/sync/pull", { json, token: await this._deviceToken(true) });
+      answer = await request("POST", "/api/sync/pull", { json, token: await this._deviceToken(true) });
     }
+    // Pages after the first carry no event record: its id and currency come from the last one seen.
+    const held = this.event();
+    this.context ||= { eventId: held?.id ?? null, currency: held?.currency, origin: location.origin };
+    const page = expandPage(answer, this.context);
+    const event = page.changes.find((c) => c.entity === "event" && c.data);
+    if (event) Object.assign(this.context, { eventId: event.id, currency: event.data.currency });
+    return page;
   }
 
   /** Pull until caught up (calls while a pull runs are folded into one more pull after it). */

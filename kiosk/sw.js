@@ -111,7 +111,8 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// The page asks for stall QR codes to be fetched ahead, so the directory shows them offline.
+// The page asks for stall QR codes and item thumbnails to be fetched ahead (one at a time, at low
+// priority, never more than the runtime cache keeps), so the directory and cards show them offline.
 self.addEventListener("message", (event) => {
   if (event.data?.type !== "warm" || !Array.isArray(event.data.urls)) return;
   event.waitUntil(
@@ -121,13 +122,15 @@ self.addEventListener("message", (event) => {
         if (typeof url !== "string" || !url.startsWith("/")) continue;
         try {
           if (!(await cache.match(url))) {
-            const response = await fetch(url);
+            if (!KEPT.some((re) => re.test(new URL(url, self.location.origin).pathname))) continue;
+            const response = await fetch(url, { priority: "low" });
             if (response.ok) await cache.put(url, response);
           }
         } catch {
           return; // offline: try again another time
         }
       }
+      await trim(cache);
     })(),
   );
 });

@@ -1,7 +1,8 @@
 // Small helpers of the kiosk, stall mode and the organizer dashboard. What the app uses too
 // (element builder, HTTP client, money, IndexedDB, live socket, replica, search) is the shared
 // toolkit in pwa/kit/, imported by absolute URL (/app/kit/...).
-import { h } from "/app/kit/dom.js";
+import { h, replace } from "/app/kit/dom.js";
+import { formatTime } from "/app/kit/phase.js";
 
 /** Parameters from both the query string and the fragment (`#token=...&idle=30`); the fragment wins. */
 export function readParams() {
@@ -63,8 +64,9 @@ export function saveBlob(blob, filename) {
 
 export const STATE_LABELS = { available: "Available", reserved: "Reserved", sold: "Sold" };
 
-export function timeLabel(date) {
-  return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(date);
+/** A time of day as the locale writes it (its own hour cycle: "15:30", "3:30 PM"), see kit/phase.js. */
+export function timeLabel(date, zone = undefined) {
+  return formatTime(date, zone);
 }
 
 /** Register the kiosk service worker (scope /kiosk/); resolves when it is active, or null. */
@@ -78,4 +80,26 @@ export async function registerWorker() {
     console.warn("kiosk: service worker not registered", err);
     return null;
   }
+}
+
+/**
+ * Ask again inside a list row before something that cannot be undone: "Keep it" is focused, so a
+ * double tap does nothing. `onYes` runs with both buttons disabled; `showRow` puts the row back.
+ * @param {HTMLElement} li @param {string} question @param {() => void} showRow
+ * @param {() => Promise<void>} onYes
+ */
+export function confirmInRow(li, question, showRow, onYes) {
+  const yes = h("button", { type: "button", class: "danger" }, "Yes, revoke");
+  const keep = h("button", { type: "button" }, "Keep it");
+  replace(li, h("p", { class: "grow" }, question), h("span", { class: "tools" }, yes, keep));
+  keep.focus();
+  keep.addEventListener("click", () => {
+    showRow();
+    li.querySelector("button")?.focus();
+  });
+  yes.addEventListener("click", async () => {
+    yes.disabled = true;
+    keep.disabled = true;
+    await onYes();
+  });
 }

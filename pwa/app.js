@@ -1,7 +1,7 @@
 // The app's entry: works out which market this is, renders the route from the replica at once,
 // then syncs (pull), pushes the outbox, and listens on the realtime socket.
 import { request } from "./kit/http.js";
-import { on } from "./bus.js";
+import { on, once } from "./bus.js";
 import * as data from "./data.js";
 import { PLACEHOLDER } from "./dom.js";
 import { kick, startFlusher } from "./flusher.js";
@@ -14,6 +14,8 @@ import * as replica from "./replica.js";
 import { currentRoute, startRouter } from "./router.js";
 import { kvGet, kvSet } from "./store.js";
 import { pull } from "./sync.js";
+import { photoUrl } from "./kit/wire.js";
+import { endedNote, eventPhase, setEventZone, watchPhase } from "./kit/phase.js";
 // Views load when first shown: a visitor on a stall page never downloads the vendor's forms.
 // (The service worker still precaches every module, so all of them work offline.)
 const VIEWS = {
@@ -146,11 +148,65 @@ async function becomeVendor(token, account, stall, event) {
   kick();
 }
 
+// The event's clock: its time zone for every time shown, and a banner once the market is over
+// (people still browse and chat: vendors keep selling after the market).
+let shownEvent = null;
+let stopPhase = null;
+async function showPhase() {
+  const event = app.slug ? await data.eventBySlug(app.slug) : null;
+  shownEvent = event;
+  setEventZone(event?.time_zone);
+  const note = endedNote(event);
+  document.body.dataset.phase = eventPhase(event) || "";
+  let banner = document.getElementById("ended-banner");
+  if (!note) {
+    banner?.remove();
+  } else {
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "ended-banner";
+      banner.className = "ended-banner";
+      banner.setAttribute("role", "status");
+      document.querySelector("header.top")?.after(banner);
+    }
+    banner.textContent = note;
+  }
+  stopPhase ||= watchPhase(() => shownEvent, () => showPhase());
+}
+
+// Once synced and online, the service worker fetches the thumbnails of the event's items in the
+// background (low priority, bounded there), so a stall first opened offline shows its photos.
+// The stall on screen goes first: on a first visit its thumbnails are asked for as soon as its
+// page of the pull is in, before the rest of the event has arrived.
+const warmed = new Set();
+async function warmThumbnails({ stallOnly = false } = {}) {
+  if (!navigator.serviceWorker || !navigator.onLine || navigator.connection?.saveData) return;
+  const route = currentRoute();
+  const stall = route.name === "stall" ? await data.stallByCode(route.params.code) : null;
+  if (stallOnly && !stall) return;
+  const event = app.slug ? await data.eventBySlug(app.slug) : null;
+  if (!event && !stall) return;
+  const worker = (await navigator.serviceWorker.ready).active; // on a first visit too, before it controls the page
+  if (!worker) return;
+  const own = stall ? await replica.children(stall.id, "item") : [];
+  const rest = stallOnly || !event ? [] : await replica.ofEvent(event.id, "item");
+  const urls = [...new Set([...own, ...rest]
+    .filter((item) => item.state !== "sold" && item.photos?.length)
+    .map((item) => photoUrl(item.photos[0], "thumb")))]
+    .filter((url) => !warmed.has(url));
+  if (!urls.length) return;
+  for (const url of urls) warmed.add(url);
+  worker.postMessage({ type: "warm-photos", urls });
+}
+
 function pullNow() {
   if (!app.slug || !navigator.onLine) return Promise.resolve();
-  return pull(app.slug).then(
+  const route = currentRoute();
+  return pull(app.slug, { stall: route.name === "stall" ? route.params.code : null }).then(
     () => {
       document.body.dataset.synced = "yes";
+      showPhase();
+      warmThumbnails().catch(() => {});
       navigator.storage?.persist?.().catch(() => {}); // ask the browser not to evict the replica
     },
     (error) => console.warn("Souk: sync paused:", error.message),
@@ -228,14 +284,27 @@ function debounce(fn, ms) {
 }
 
 async function boot() {
-  registerWorker();
+  // A returning phone's worker is registered at once (it handles pushes and update checks). On a
+  // first visit its install downloads the shell into its cache, which on one bar of signal
+  // competes with the scanned stall's page of the pull: it starts once that page is in (or the
+  // pull has ended, online or not).
+  const firstVisit = !navigator.serviceWorker?.controller;
+  if (!firstVisit) registerWorker();
   startNotices();
   app.vendor = await getIdentity("vendor");
   app.go = startRouter(render);
   app.slug = await resolveEvent(currentRoute());
   if (app.slug) await kvSet("event", app.slug);
+  await showPhase(); // before the first render, so its times are on the event's clock
+  for (const topic of ["replica", "outbox", "favourites"]) on(topic, refreshView); // each refresh waits for the render
+  on("pulled", ({ snapshot }) => {
+    if (snapshot && document.body.dataset.synced !== "yes") warmThumbnails({ stallOnly: true }).catch(() => {});
+  });
+  // A first visit's pull starts while the view's module loads: the scanned stall's page of it
+  // may be in before the view is (calls made while it runs fold into it: sync.js).
+  const pulling = pullNow();
+  if (firstVisit) Promise.race([once("pulled"), pulling]).then(() => registerWorker()); // pullNow never rejects
   await render();
-  for (const topic of ["replica", "outbox", "favourites"]) on(topic, refreshView);
   on("flushed", () => pullNow());
   on("pushed", () => pullNow());
   on("navigate", ({ url }) => app.go(url));
@@ -249,7 +318,7 @@ async function boot() {
     if (document.visibilityState === "visible") pullNow();
   });
   if (navigator.onLine) {
-    await pullNow();
+    await pulling;
     app.live.connect();
   }
 }

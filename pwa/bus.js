@@ -14,6 +14,16 @@ export function on(topic, listener) {
   return () => local.removeEventListener(topic, handler);
 }
 
+/** Resolves with the next notice of `topic`. */
+export function once(topic) {
+  return new Promise((resolve) => {
+    const stop = on(topic, (detail) => {
+      stop();
+      resolve(detail);
+    });
+  });
+}
+
 if (channel) {
   channel.onmessage = (event) => {
     const { topic, detail } = event.data || {};

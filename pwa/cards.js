@@ -23,14 +23,14 @@ export function favouriteButton(item, saved) {
 }
 
 export function itemRow(item, { saved = false, stall = null, href = `/app/#/i/${item.id}`, extra = null } = {}) {
-  const thumb = item.photos?.[0]?.thumb || null;
+  const thumb = item.photos?.[0] || null;
   return h("li", { class: `item-row state-${item.state}`, dataset: { item: item.id } },
     h("a", { class: "item-link", href },
       photo(thumb, { width: 72, height: 72 }),
       h("span", { class: "item-text" },
         userText("span", item.title, { class: "title" }),
         h("span", { class: "price" }, formatMoney(item.price, item.currency)),
-        h("span", { class: "state" }, stateLabel(item.state, item.quantity)),
+        h("span", { class: "state" }, stateLabel(item.state, item.quantity, item.held)),
         stall ? userText("span", stall.name, { class: "where" }) : null,
         item.pending ? pendingMark() : null)),
     extra,

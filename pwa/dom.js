@@ -1,6 +1,8 @@
 // The app's view helpers (photos, form fields, dates, item states), built with the kit's
 // element builder, which views import from here too.
 import { append, h, replace } from "./kit/dom.js";
+import { eventZone, formatWhen } from "./kit/phase.js";
+import { photoUrl } from "./kit/wire.js";
 
 export { append, h, replace };
 export const PLACEHOLDER = "/app/icons/placeholder.svg";
@@ -10,11 +12,17 @@ export function userText(tag, text, props = {}) {
   return h(tag, { ...props, dir: "auto" }, text || "");
 }
 
-// A photo in a fixed box (no layout jump); a placeholder if it cannot be loaded.
-export function photo(url, { width = 80, height = 80, alt = "", cls = "thumb", eager = false } = {}) {
+// A photo (a record's {key, width, height}, or a URL) in a box sized before it loads, so the
+// layout never jumps: thumbnails in fixed squares; other sizes take the photo's real shape when the
+// record knows it (set through the CSSOM, which the CSP allows), else the box's. A placeholder if
+// it cannot be loaded.
+export function photo(source, { width = 80, height = 80, alt = "", cls = "thumb", eager = false, size = "thumb" } = {}) {
+  const real = cls !== "thumb" && source?.width > 0 && source?.height > 0;
   const img = h("img", {
-    src: url || PLACEHOLDER, alt, width, height, class: cls, decoding: "async", loading: eager ? "eager" : "lazy",
+    src: photoUrl(source, size) || PLACEHOLDER, alt, width, height: real ? Math.round((width * source.height) / source.width) : height,
+    class: cls, decoding: "async", loading: eager ? "eager" : "lazy",
   });
+  if (real) img.style.aspectRatio = `${source.width} / ${source.height}`;
   img.addEventListener("error", () => {
     if (!img.src.endsWith(PLACEHOLDER)) img.src = PLACEHOLDER;
   });
@@ -29,16 +37,18 @@ export function field(label, control, hint) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl);
 }
 
+// A time as the locale writes it (its own hour cycle), in the event's time zone: the same
+// clock as the server's "Reserved for you until 15:30" (kit/phase.js).
 export function when(iso) {
   if (!iso) return "";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const sameDay = new Date().toDateString() === date.toDateString();
-  return date.toLocaleString(undefined, sameDay ? { hour: "2-digit", minute: "2-digit" } : { dateStyle: "medium", timeStyle: "short" });
+  return formatWhen(iso, eventZone());
 }
 
-export function stateLabel(state, quantity) {
+// Holds are per unit: "12 available · 1 on hold"; "Reserved" only when every unit left is held.
+export function stateLabel(state, quantity, held = 0) {
   if (state === "sold") return "Sold";
-  if (state === "reserved") return "Reserved";
+  if (state === "reserved") return quantity > 1 ? `Reserved · all ${quantity} on hold` : "Reserved";
+  const free = Math.max(0, quantity - (held || 0));
+  if (held > 0) return `${free} available · ${held} on hold`;
   return quantity > 1 ? `Available · ${quantity} left` : "Available";
 }

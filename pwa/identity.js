@@ -3,7 +3,7 @@
 // Each identity has its own outbox client (client id + next mutation number) in "client:<kind>".
 import { request } from "./kit/http.js";
 import { getAll, promisify } from "./kit/idb.js";
-import { kvGet, tx } from "./store.js";
+import { kvGet, kvSet, tx } from "./store.js";
 import { uuid, withLock } from "./util.js";
 
 export function getIdentity(kind) {
@@ -60,4 +60,43 @@ export function forgetIdentity(kind) {
   return tx("kv", "readwrite", ({ kv }) => {
     kv.delete(`identity:${kind}`);
   });
+}
+
+// ---- the visitor's name in chats ---------------------------------------------------------------
+// Both sides call the visitor the same: the first name they chose, else "Visitor A64B" (the
+// first four characters of the device id, as the server words it). The chosen name is kept on
+// this phone at once ("name:device") and reaches the server through the outbox, so it is set
+// offline just the same.
+
+export const FIRST_NAME_MAX = 30;
+// Control characters, bidi embeddings/overrides/isolates, zero-width and filler characters:
+// the same the server refuses (server/domain/validate.py).
+const REFUSED = /[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u180e\ufff9-\ufffb\u115f\u1160\u3164\uffa0<>@/\\]/u;
+const isControl = (ch) => { const code = ch.codePointAt(0); return code < 0x20 || (code >= 0x7f && code <= 0x9f); };
+
+export function defaultVisitorName(deviceId) {
+  return `Visitor ${String(deviceId || "").slice(0, 4).toUpperCase()}`;
+}
+
+/** What is wrong with `name` as a first name, or "" if nothing. */
+export function firstNameProblem(name) {
+  const trimmed = name.normalize("NFC").trim();
+  if (trimmed.length > FIRST_NAME_MAX) return `At most ${FIRST_NAME_MAX} characters, please.`;
+  if (REFUSED.test(trimmed) || [...trimmed].some(isControl)) return "A first name only, please: letters, spaces, hyphens — no links or hidden characters.";
+  return "";
+}
+
+/** The name this phone's visitor has chosen ("" for none), as last set here or by the server. */
+export async function chosenFirstName() {
+  return (await kvGet("name:device"))?.first_name ?? null;
+}
+
+/** Choose the visitor's first name ("" to go back to "Visitor A64B"): kept here, queued for the server. */
+export async function setFirstName(app, name) {
+  const problem = firstNameProblem(name);
+  if (problem) throw new Error(problem);
+  const first_name = name.normalize("NFC").trim();
+  await kvSet("name:device", { first_name });
+  await app.enqueue("device", "set_first_name", { first_name });
+  return first_name;
 }

@@ -9,7 +9,8 @@ import { dismissRejection, pending, rejections } from "./outbox.js";
 const LABELS = {
   create_item: "New item", update_item: "Change to", delete_item: "Deleting", reserve_item: "Reserving",
   release_item: "Releasing", sell_item: "Sale of", update_stall: "Stall profile change", send_message: "Message",
-  mark_read: "Read receipt",
+  mark_read: "Read receipt", undo_sale: "Undoing the sale of", reserve_for_visitor: "Holding",
+  release_for_visitor: "Releasing the hold on",
 };
 
 function describe(entry) {

@@ -13,7 +13,7 @@ import { HttpError, request } from "./kit/http.js";
 import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { forgetIdentity, getIdentity, newClient } from "./identity.js";
-import { applyInto, recordKey } from "./replica.js";
+import { applyInto, recordKey, restChange } from "./replica.js";
 import { tx } from "./store.js";
 import { uuid, withLock } from "./util.js";
 
@@ -139,7 +139,7 @@ function withPhoto(name, args, key) {
 // Where a mutation's result lands in the replica.
 function resultRecord(name, data) {
   if (!data) return null;
-  if (name === "sell_item") return data.item ? ["item", data.item] : null;
+  if (name === "sell_item" || name === "undo_sale") return data.item ? ["item", data.item] : null;
   if (name === "send_message") return ["message", data];
   if (name === "mark_read") return ["conversation", data];
   if (name === "update_stall") return ["stall", data];
@@ -164,7 +164,7 @@ async function settle(entries, results) {
       if (target) {
         const [entity, data] = target;
         const gone = entity === "item" && (data.deleted || data.hidden);
-        changes.push({ entity, id: data.id, op: gone ? "delete" : "upsert", version: data.version ?? 1, data });
+        changes.push(restChange(entity, data, gone ? "delete" : "upsert"));
       } else if (entry.name === "delete_item" && result.status === "applied") {
         records.delete(recordKey("item", entry.args.id));
       }

@@ -8,7 +8,7 @@ function localPhoto(entry) {
   if (!entry.photo) return null;
   if (!photoUrls.has(entry.seq)) photoUrls.set(entry.seq, URL.createObjectURL(entry.photo));
   const url = photoUrls.get(entry.seq);
-  return { key: `local-${entry.seq}`, thumb: url, detail: url, original: url, local: true };
+  return { key: `local-${entry.seq}`, src: url, width: 0, height: 0, local: true }; // kit/wire.js photoUrl: src first
 }
 
 export function forgetPhotos(liveSeqs) {
@@ -27,7 +27,7 @@ export function overlayItems(items, entries, keep = () => true) {
   const byId = new Map(items.map((item) => [item.id, { ...item }]));
   for (const entry of entries) {
     const a = entry.args || {};
-    const item = byId.get(a.id);
+    const item = byId.get(a.id ?? a.item_id ?? entry.display?.item_id);
     switch (entry.name) {
       case "create_item":
         if (!item) {
@@ -43,16 +43,38 @@ export function overlayItems(items, entries, keep = () => true) {
       case "update_item":
         if (item) for (const field of ITEM_FIELDS) if (a[field] !== undefined) item[field] = a[field];
         break;
+      // Holds are per unit: the item reads "reserved" only while they cover every unit left.
       case "reserve_item":
-        if (item && item.state !== "sold") item.state = "reserved";
+      case "reserve_for_visitor":
+        if (item && item.state !== "sold") {
+          const already = entry.name === "reserve_for_visitor" ? (entry.display?.held_here || 0) : 0;
+          item.held = Math.min(item.quantity, (item.held || 0) - already + (a.quantity || 1));
+          item.state = holdState(item);
+        }
         break;
       case "release_item":
-        if (item && item.state === "reserved") item.state = "available";
+      case "release_for_visitor":
+        if (item && item.state !== "sold") {
+          const named = a.hold_id || a.device_id || entry.name === "release_for_visitor";
+          item.held = named ? Math.max(0, (item.held || 0) - (entry.display?.quantity || 1)) : 0;
+          item.state = holdState(item);
+        }
         break;
       case "sell_item":
         if (item && item.state !== "sold") {
-          item.quantity = Math.max(0, item.quantity - (a.quantity || 1));
-          if (item.quantity === 0) item.state = "sold";
+          const n = a.quantity || 1;
+          const free = Math.max(0, item.quantity - (item.held || 0));
+          const fromHolds = a.hold_id || a.device_id || a.from_holds ? n : Math.max(0, n - free);
+          item.held = Math.max(0, (item.held || 0) - fromHolds);
+          item.quantity = Math.max(0, item.quantity - n);
+          item.state = item.quantity === 0 ? "sold" : holdState(item);
+        }
+        break;
+      case "undo_sale":
+        if (item) {
+          item.quantity += entry.display?.quantity || 0;
+          if (item.state === "sold") item.state = "available";
+          item.state = holdState(item);
         }
         break;
       case "delete_item":
@@ -61,7 +83,7 @@ export function overlayItems(items, entries, keep = () => true) {
       default:
         continue;
     }
-    const touched = byId.get(a.id);
+    const touched = byId.get(a.id ?? a.item_id ?? entry.display?.item_id);
     if (touched) {
       touched.pending = true;
       const photo = localPhoto(entry);
@@ -69,6 +91,11 @@ export function overlayItems(items, entries, keep = () => true) {
     }
   }
   return [...byId.values()];
+}
+
+function holdState(item) {
+  if (item.state === "sold") return "sold";
+  return item.held > 0 && item.held >= item.quantity ? "reserved" : "available";
 }
 
 export function overlayStall(stall, entries) {

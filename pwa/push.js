@@ -13,6 +13,18 @@ export function pushSupported() {
   return "Notification" in globalThis && "PushManager" in globalThis && Boolean(worker.registration);
 }
 
+// How long the browser may take to answer before the person is told (a browser with no push
+// service never answers pushManager.subscribe at all).
+export const PUSH_TIMEOUT_MS = 10_000;
+const NO_ANSWER = "Your browser did not answer: it may have no notification service (some browsers and privacy "
+  + "settings turn it off). You can try again, or keep Souk open to see replies.";
+
+function withTimeout(promise, ms) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(NO_ANSWER)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export async function subscribe(identity) {
   const registration = worker.registration;
   if (!pushSupported()) throw new Error("This browser cannot show notifications from Souk");
@@ -31,13 +43,18 @@ export function notifyButton(app) {
   const button = h("button", { type: "button", class: "secondary" }, "Notify me about replies");
   button.addEventListener("click", async () => {
     button.disabled = true;
+    button.setAttribute("aria-busy", "true");
     status.textContent = "Asking…";
     try {
-      await subscribe(await app.identity({ create: true }));
+      await withTimeout(app.identity({ create: true }).then(subscribe), PUSH_TIMEOUT_MS);
       status.textContent = "Done: replies will reach you even when Souk is closed.";
+      button.hidden = true;
     } catch (error) {
-      status.textContent = error.message;
+      status.textContent = error.message || NO_ANSWER;
+      button.textContent = "Try again: notify me about replies";
       button.disabled = false;
+    } finally {
+      button.removeAttribute("aria-busy");
     }
   });
   app.identity().then(async (identity) => {

@@ -2,25 +2,61 @@
 // (indexed by entity, event and parent). The rules (newer version wins, tombstones, receipts
 // that only move forward) are the kit's (kit/replica.js), shared with the kiosk.
 // Local pending changes are never written here; views lay the outbox over it (overlay.js).
+// Records are stored lean (kit/wire.js `compact`: the wire's shape, no URLs, nothing derivable)
+// and read back expanded (`expand`): what the views get is the same whichever way it arrived.
 import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { applyChange, isTombstone, recordKey } from "./kit/replica.js";
-import { tx } from "./store.js";
+import { compact, expand } from "./kit/wire.js";
+import { entityRange, tx } from "./store.js";
 
 const EVENT_ENTITIES = new Set(["event", "cause", "stall", "item", "totals"]);
 
 export { recordKey };
 
-// Apply pulled changes inside an open transaction on "records" (the rules: kit/replica.js).
+// A stored record as the views read it.
+export const readRecord = (record) => expand(record.entity, record.id, record.version, record.data, { eventId: record.event_id });
+
+// A stored record as it goes to disk: the data lean.
+const lean = (record) => (isTombstone(record) ? record : { ...record, data: compact(record.entity, record.data) });
+
+// A record in the server's REST shape (a push answer, a live frame) as a change to apply.
+export function restChange(entity, data, op = "upsert") {
+  const id = String(data.id);
+  const version = data.version ?? 1;
+  return { entity, id, op, version, data: op === "delete" ? null : expand(entity, id, version, compact(entity, data), { eventId: data.event_id ?? null }) };
+}
+
+// What the replica holds of the records `changes` touch, by key. Many of one entity (a snapshot
+// page) are read with one range read rather than one request each: on a phone's CPU, two
+// thousand separate reads cost more than writing the page.
+const BULK = 50;
+async function heldFor(records, changes) {
+  const byEntity = new Map();
+  for (const c of changes) {
+    if (!byEntity.has(c.entity)) byEntity.set(c.entity, new Set());
+    byEntity.get(c.entity).add(recordKey(c.entity, c.id));
+  }
+  const held = new Map();
+  await Promise.all([...byEntity].map(async ([entity, keys]) => {
+    const found = keys.size > BULK
+      ? (await getAll(records, entityRange(entity))).filter((r) => keys.has(r.key))
+      : await Promise.all([...keys].map((k) => promisify(records.get(k))));
+    for (const record of found) if (record) held.set(record.key, record);
+  }));
+  return held;
+}
+
+// Apply pulled changes (data expanded: kit/wire.js) inside an open transaction on "records"
+// (the rules: kit/replica.js).
 async function applyInto(records, changes) {
-  const keys = [...new Set(changes.map((c) => recordKey(c.entity, c.id)))];
-  const stored = new Map();
-  for (const record of await Promise.all(keys.map((k) => promisify(records.get(k))))) if (record) stored.set(record.key, record);
+  const stored = await heldFor(records, changes);
   for (const change of changes) {
     const next = applyChange(stored.get(recordKey(change.entity, change.id)), change);
     if (next) {
-      records.put(next);
-      stored.set(next.key, next);
+      const row = lean(next);
+      records.put(row);
+      stored.set(row.key, row);
     }
   }
 }
@@ -32,8 +68,9 @@ export async function applyPage(changes, { cursorKey, cursor, fresh = false }) {
     if (fresh) {
       const eventId = changes.find((c) => c.entity === "event")?.id;
       if (eventId) {
-        const old = await getAll(records.index("event"), eventId);
-        for (const record of old) if (EVENT_ENTITIES.has(record.entity)) records.delete(record.key);
+        for (const entity of EVENT_ENTITIES) {
+          for (const record of await getAll(records, entityRange(entity))) if (record.event_id === eventId) records.delete(record.key);
+        }
       }
     }
     await applyInto(records, changes);
@@ -45,8 +82,7 @@ export async function applyPage(changes, { cursorKey, cursor, fresh = false }) {
 // A record the server handed back outside a pull (a push result, a live message).
 export async function applyData(entity, data) {
   if (!data?.id) return;
-  await tx("records", "readwrite", ({ records }) =>
-    applyInto(records, [{ entity, id: data.id, op: "upsert", version: data.version ?? 1, data }]));
+  await tx("records", "readwrite", ({ records }) => applyInto(records, [restChange(entity, data)]));
   emit("replica");
 }
 
@@ -57,7 +93,7 @@ export async function patchItem(id, { state, quantity, version }) {
   const changed = await tx("records", "readwrite", async ({ records }) => {
     const record = await promisify(records.get(recordKey("item", id)));
     if (!record || isTombstone(record) || version <= record.version) return false;
-    records.put({ ...record, version, data: { ...record.data, state, quantity, version } });
+    records.put({ ...record, version, data: { ...record.data, state, qty: quantity } });
     return true;
   });
   if (changed) emit("replica");
@@ -80,29 +116,29 @@ export async function markReceipt(conversationId, upToSeq, status, mySide) {
 
 export async function get(entity, id) {
   const record = await tx("records", "readonly", ({ records }) => promisify(records.get(recordKey(entity, id))));
-  return record?.data ?? null;
+  return record && !isTombstone(record) ? readRecord(record) : null;
 }
 
 export async function all(entity) {
-  const list = await tx("records", "readonly", ({ records }) => getAll(records.index("entity"), entity));
-  return list.map((r) => r.data);
+  const list = await tx("records", "readonly", ({ records }) => getAll(records, entityRange(entity)));
+  return list.filter((r) => !isTombstone(r)).map(readRecord);
 }
 
 export async function ofEvent(eventId, entity) {
-  const list = await tx("records", "readonly", ({ records }) => getAll(records.index("event"), eventId));
-  return list.filter((r) => r.entity === entity).map((r) => r.data);
+  const list = await tx("records", "readonly", ({ records }) => getAll(records, entityRange(entity)));
+  return list.filter((r) => r.event_id === eventId).map(readRecord);
 }
 
 export async function children(parentId, entity) {
   const list = await tx("records", "readonly", ({ records }) => getAll(records.index("parent"), parentId));
-  return list.filter((r) => r.entity === entity).map((r) => r.data);
+  return list.filter((r) => r.entity === entity).map(readRecord);
 }
 
 // Conversations belong to whoever pulled them: drop them when the signed-in person changes.
 export async function clearConversations() {
   await tx(["records", "kv"], "readwrite", async ({ records, kv }) => {
     for (const entity of ["conversation", "message"]) {
-      for (const key of await promisify(records.index("entity").getAllKeys(entity))) records.delete(key);
+      records.delete(entityRange(entity));
     }
     for (const key of await promisify(kv.getAllKeys())) if (String(key).startsWith("cursor:")) kv.delete(key);
   });

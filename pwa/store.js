@@ -1,24 +1,46 @@
 // Souk's IndexedDB: the replica of the event, the outbox, and small settings.
 // Shared by the pages and the service worker (no window/document here).
+//
+// Versions: 1 stored records in the REST shape (photo URLs, tag_keys, event_id in every record)
+// with three indexes (entity, event, parent). 2 stores them lean (kit/wire.js `compact`) with one
+// index, `parent` (an item's stall, a message's conversation): an entity's records are a range of
+// keys ("item:…"), and a phone holds one or two events, so records of an event are those of the
+// entity with that event_id. Upgrading converts the replica in place (offline too): cursors,
+// the outbox and favourites are kept as they are, so queued changes are sent exactly once.
 import { openDB, promisify, transact } from "./kit/idb.js";
+import { compact } from "./kit/wire.js";
 
 const NAME = "souk";
-const VERSION = 1;
+const VERSION = 2;
 let opening = null;
 
-function upgrade(db, oldVersion) {
+function upgrade(db, oldVersion, transaction) {
   if (oldVersion < 1) {
     db.createObjectStore("kv"); // settings: identities, cursors, current event
     const records = db.createObjectStore("records", { keyPath: "key" }); // the replica
-    records.createIndex("entity", "entity");
-    records.createIndex("event", "event_id");
     records.createIndex("parent", "parent"); // an item's stall, a message's conversation
     const outbox = db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
     outbox.createIndex("owner", ["owner", "mid"], { unique: true });
     db.createObjectStore("rejections", { keyPath: "id", autoIncrement: true });
     db.createObjectStore("favourites", { keyPath: "id" });
+    return;
+  }
+  if (oldVersion < 2) {
+    const records = transaction.objectStore("records");
+    for (const name of ["entity", "event"]) if (records.indexNames.contains(name)) records.deleteIndex(name);
+    const walk = records.openCursor();
+    walk.onsuccess = () => {
+      const cursor = walk.result;
+      if (!cursor) return;
+      const record = cursor.value;
+      if (record.entity && record.data) cursor.update({ ...record, data: compact(record.entity, record.data) });
+      cursor.continue();
+    };
   }
 }
+
+// The key range of one entity's records (tombstones of it included: callers skip them).
+export const entityRange = (entity) => IDBKeyRange.bound(`${entity}:`, `${entity}:\uffff`);
 
 export function db() {
   if (!opening) {

@@ -5,19 +5,30 @@
 import { flush } from "/app/outbox.js";
 
 const BUILD = {"version": "dev", "shell": []}; // filled in by the server: see server/api/pwa.py
-const SHELL_CACHE = `souk-shell-${BUILD.version}`;
-const PAGES_CACHE = `souk-pages-${BUILD.version}`;
+// The data format the shell speaks (kit/wire.js: sync format 2, IndexedDB version 2) is in the
+// cache names too: a shell of another format is never kept beside it.
+const FORMAT = "f2";
+const SHELL_CACHE = `souk-shell-${FORMAT}-${BUILD.version}`;
+const PAGES_CACHE = `souk-pages-${FORMAT}-${BUILD.version}`;
 const PHOTOS_CACHE = "souk-photos-v1"; // content-addressed: the bytes behind a URL never change
 const KEEP = [SHELL_CACHE, PAGES_CACHE, PHOTOS_CACHE];
 const SHELL = "/app/";
 const PLACEHOLDER = "/app/icons/placeholder.svg";
 const NETWORK_TIMEOUT_MS = 5000;
 const MAX_PHOTOS = 800;
+// Warming thumbnails ahead (a stall never opened online still shows its photos offline): at most
+// this many per request from a page, and this many bytes, one at a time at low priority, only
+// /photos/<key>/<size> URLs, and never pushing the cache past MAX_PHOTOS (trim keeps the newest).
+const WARM_MAX_COUNT = 300;
+const WARM_MAX_BYTES = 8 * 1024 * 1024;
+const PHOTO_URL = /^\/photos\/[A-Za-z0-9_-]+\/[a-z0-9]+$/;
 
 self.addEventListener("install", (event) => {
   // No skipWaiting(): a new version waits until the person agrees to reload (see install.js).
+  // "no-cache": each file is revalidated by its ETag, so what the page has just downloaded comes
+  // from the HTTP cache as a 304 (this build's bytes, never an older copy) rather than twice.
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) =>
-    cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: "reload" })))));
+    cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: "no-cache" })))));
 });
 
 self.addEventListener("activate", (event) => {
@@ -30,7 +41,42 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data?.type === "skip-waiting") self.skipWaiting();
   if (event.data?.type === "version") event.source?.postMessage({ type: "version", version: BUILD.version });
+  if (event.data?.type === "warm-photos" && Array.isArray(event.data.urls)) event.waitUntil(warmPhotos(event.data.urls));
 });
+
+// One warm-up at a time: a second request while one runs waits for it (its URLs are mostly cached by then).
+let warming = Promise.resolve();
+function warmPhotos(urls) {
+  warming = warming.then(() => warmNow(urls)).catch(() => {});
+  return warming;
+}
+
+async function warmNow(urls) {
+  const cache = await caches.open(PHOTOS_CACHE);
+  let fetched = 0;
+  let bytes = 0;
+  const room = Math.max(0, MAX_PHOTOS - (await cache.keys()).length);
+  const limit = Math.min(WARM_MAX_COUNT, room || WARM_MAX_COUNT);
+  for (const raw of urls) {
+    if (fetched >= limit || bytes >= WARM_MAX_BYTES) break;
+    if (typeof raw !== "string") continue;
+    const url = new URL(raw, self.location.origin);
+    if (url.origin !== self.location.origin || !PHOTO_URL.test(url.pathname)) continue;
+    if (await cache.match(url.href)) continue;
+    let response;
+    try {
+      response = await fetch(url.href, { priority: "low", credentials: "same-origin" });
+    } catch {
+      return; // the network went: try again after the next sync
+    }
+    if (!response.ok || response.type !== "basic") continue;
+    const body = await response.clone().arrayBuffer();
+    bytes += body.byteLength;
+    fetched += 1;
+    await cache.put(url.href, response);
+  }
+  if (fetched) await trim(cache);
+}
 
 self.addEventListener("fetch", (event) => {
   const { request } = event;
@@ -42,7 +88,10 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname.startsWith("/photos/")) {
     event.respondWith(photo(event));
   } else if (url.pathname.startsWith("/app/") || url.pathname === "/manifest.webmanifest") {
-    event.respondWith(caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)));
+    // ignoreVary: a revalidated file keeps the page's "Vary: Origin" (module requests send an
+    // Origin, the precache did not); the shell is one set of bytes per URL whoever asks.
+    event.respondWith(caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true, ignoreVary: true })
+      .then((hit) => hit || fetch(request)));
   }
 });
 

@@ -2,10 +2,12 @@
 import { empty, pendingMark } from "./cards.js";
 import * as data from "./data.js";
 import { h, replace, userText, when } from "./dom.js";
+import { defaultVisitorName } from "./identity.js";
 import { notifyButton } from "./push.js";
 
+// How the visitor is called, the same on both sides: their chosen first name or "Visitor A64B".
 export function visitorName(conversation) {
-  return `Visitor ${String(conversation.device_id || conversation.id).slice(0, 4).toUpperCase()}`;
+  return conversation.visitor_name || defaultVisitorName(conversation.device_id || conversation.id);
 }
 
 export async function mount(main, route, app) {

@@ -5,6 +5,7 @@ import * as data from "./data.js";
 import { field, h, photo, replace } from "./dom.js";
 import { getIdentity } from "./identity.js";
 import { formatMoney, minorDigits, parseMoney } from "./kit/money.js";
+import { tagKey } from "./kit/search.js";
 import { resizePhoto } from "./photo.js";
 import * as replica from "./replica.js";
 import { uuid } from "./util.js";
@@ -16,6 +17,29 @@ function priceText(minor, currency) {
 
 function tagsOf(text) {
   return text.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean).map((t) => (t.startsWith("#") ? t : `#${t}`));
+}
+
+const SOCIAL_CAUSE = "socialcause";
+
+/**
+ * The event's causes as checkboxes: ticking one adds its hashtag, so the item's sales count for
+ * it. A stall's default cause (a charity stall) counts for items that tick none. #SocialCause
+ * typed with no cause named would credit nobody: the form says so, and asks once before saving.
+ */
+function causeChoices(causes, editing, stall) {
+  const defaultCause = causes.find((c) => tagKey(c.tag) === (stall?.default_cause || "")) || null;
+  const mine = new Set((editing?.causes || []).filter((key) => key !== stall?.default_cause));
+  const boxes = causes.map((cause) => h("input", { type: "checkbox", name: "cause", value: cause.tag, checked: mine.has(tagKey(cause.tag)) }));
+  const warning = h("p", { class: "note cause-warning", role: "status", hidden: true });
+  const fieldset = causes.length ? h("fieldset", { class: "causes-choice" },
+    h("legend", {}, "Raises money for"),
+    defaultCause ? h("p", { class: "hint" }, `Counts for ${defaultCause.name} (${defaultCause.tag}), your stall's cause, unless you tick another.`) : null,
+    causes.map((cause, i) => h("label", { class: "check" }, boxes[i], h("span", { dir: "auto" }, `${cause.name} `, h("span", { class: "meta", dir: "ltr" }, cause.tag)))),
+    warning) : null;
+  const chosen = () => causes.filter((_, i) => boxes[i].checked).map((c) => c.tag);
+  /** true when the typed tags say #SocialCause but no cause will be credited. */
+  const uncredited = (typed) => causes.length > 0 && !defaultCause && !chosen().length && typed.some((t) => tagKey(t) === SOCIAL_CAUSE);
+  return { fieldset, boxes, warning, chosen, uncredited, keys: new Set(causes.map((c) => tagKey(c.tag))), defaultCause };
 }
 
 export async function mount(main, route, app) {
@@ -35,12 +59,30 @@ export async function mount(main, route, app) {
 
   let photoBlob = null;
   const status = h("p", { class: "error", role: "alert" });
-  const preview = h("div", { class: "preview" }, editing?.photos?.[0] ? photo(editing.photos[0].thumb, { width: 240, height: 180, cls: "detail", alt: "Current photo" }) : null);
+  const preview = h("div", { class: "preview" }, editing?.photos?.[0] ? photo(editing.photos[0], { width: 240, height: 180, cls: "detail", alt: "Current photo" }) : null);
   const camera = h("input", { type: "file", name: "photo", accept: "image/*", capture: "environment" });
   const title = h("input", { type: "text", name: "title", required: true, maxlength: 200, dir: "auto", value: editing?.title || "" });
   const price = h("input", { type: "text", name: "price", inputmode: "decimal", required: true, autocomplete: "off", value: editing ? priceText(editing.price, currency) : "" });
   const quantity = h("input", { type: "number", name: "quantity", min: 1, max: 100000, step: 1, value: String(editing?.quantity ?? 1) });
-  const hashtags = h("input", { type: "text", name: "hashtags", autocomplete: "off", placeholder: "#honey #local", value: (editing?.hashtags || []).join(" ") });
+  const causes = (stall ? await replica.ofEvent(stall.event_id, "cause") : []).sort((a, b) => a.name.localeCompare(b.name));
+  const choice = causeChoices(causes, editing, stall);
+  // Cause tags are the checkboxes' business (and #SocialCause, which comes with them).
+  const shownTags = (editing?.hashtags || []).filter((t) => !choice.keys.has(tagKey(t)) && !(editing.causes?.length && tagKey(t) === SOCIAL_CAUSE));
+  const hashtags = h("input", { type: "text", name: "hashtags", autocomplete: "off", placeholder: "#honey #local", value: shownTags.join(" ") });
+  const submit = h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "List this item");
+  let warned = false;
+  function checkCause() {
+    const missing = choice.uncredited(tagsOf(hashtags.value));
+    choice.warning.hidden = !missing;
+    choice.warning.textContent = missing ? "#SocialCause on its own credits no cause: tick the cause this item raises money for." : "";
+    if (!missing) {
+      warned = false;
+      submit.textContent = editing ? "Save changes" : "List this item";
+    }
+    return missing;
+  }
+  hashtags.addEventListener("input", checkCause);
+  for (const box of choice.boxes) box.addEventListener("change", checkCause);
   const description = h("textarea", { name: "description", rows: 3, maxlength: 2000, dir: "auto" }, editing?.description || "");
 
   camera.addEventListener("change", async () => {
@@ -60,8 +102,9 @@ export async function mount(main, route, app) {
     field(editing ? "Replace the photo" : "Photo", camera, "Opens the camera on a phone."), preview,
     field("Title", title), field(`Price (${currency})`, price), field("How many", quantity),
     field("Hashtags", hashtags, "Words that help visitors find it, like #honey #local."),
+    choice.fieldset,
     field("Description", description),
-    h("button", { type: "submit", class: "primary" }, editing ? "Save changes" : "List this item"), status);
+    submit, status);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const minor = parseMoney(price.value, currency);
@@ -69,7 +112,16 @@ export async function mount(main, route, app) {
     if (!title.value.trim()) return fail(title, "Give the item a title.");
     if (minor == null) return fail(price, `Write the price as a number, like ${formatMoney(450, currency)}.`);
     if (!Number.isInteger(count) || count < 1) return fail(quantity, "How many must be 1 or more.");
-    const values = { title: title.value.trim(), price: minor, quantity: count, hashtags: tagsOf(hashtags.value), description: description.value.trim() };
+    if (checkCause() && !warned) {
+      warned = true;
+      submit.textContent = editing ? "Save without a cause" : "List without a cause";
+      status.textContent = "Which cause does this item raise money for? Tick it, or press again to save without one (the organizer will ask).";
+      choice.boxes[0]?.focus();
+      return undefined;
+    }
+    const typed = tagsOf(hashtags.value).filter((t) => !choice.keys.has(tagKey(t)));
+    const tags = [...typed, ...choice.chosen()];
+    const values = { title: title.value.trim(), price: minor, quantity: count, hashtags: tags, description: description.value.trim() };
     const display = { stall_id: stall?.id, event_id: stall?.event_id, currency, title: values.title };
     if (editing) {
       const changed = { id: editing.id };

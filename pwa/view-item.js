@@ -27,10 +27,10 @@ export async function mount(main, route, app) {
     const photos = item.photos?.length ? item.photos : [null];
     replace(main, h("article", { class: "item wrap" },
       h("div", { class: "gallery" }, photos.map((p, i) =>
-        photo(p?.detail, { width: 960, height: 720, cls: "detail", alt: i === 0 ? item.title : `${item.title}, photo ${i + 1}`, eager: i === 0 }))),
+        photo(p, { size: "detail", width: 960, height: 720, cls: "detail", alt: i === 0 ? item.title : `${item.title}, photo ${i + 1}`, eager: i === 0 }))),
       userText("h1", item.title, { id: "page-title" }),
       h("p", { class: "price big" }, formatMoney(item.price, item.currency)),
-      h("p", { class: `state state-${item.state}` }, stateLabel(item.state, item.quantity)),
+      h("p", { class: `state state-${item.state}` }, stateLabel(item.state, item.quantity, item.held)),
       item.pending ? h("p", {}, pendingMark()) : null,
       item.description ? userText("p", item.description, { class: "desc" }) : null,
       item.hashtags?.length

@@ -8,6 +8,8 @@ import { parseMoney } from "./kit/money.js";
 import * as replica from "./replica.js";
 import { ItemIndex, STATES } from "./kit/search.js";
 
+const PAGE = 30; // items per page: the server's and the offline search's answers are paged alike
+
 export async function mount(main, route, app) {
   if (!app.slug) return mountWithoutEvent(main, app);
   const event = await data.eventBySlug(app.slug);
@@ -26,13 +28,17 @@ export async function mount(main, route, app) {
     h("option", { value: "price_desc" }, "Price: high to low"), h("option", { value: "newest" }, "Newest first"));
   sort.value = q.get("sort") || "relevance";
   const status = h("p", { class: "meta", role: "status", id: "search-status" });
+  const active = h("ul", { class: "tags active-filters", "aria-label": "Active filters" });
   const results = h("ul", { class: "items", "aria-labelledby": "results-title" });
+  const more = h("button", { type: "button", class: "more", id: "show-more", hidden: true, onclick: () => showMore() }, "Show more");
+  const suggestions = h("div", { class: "suggestions", hidden: true });
   const resultsTitle = h("h2", { id: "results-title" }, "Items");
   const stallsList = h("ul", { class: "stalls" });
   const stallsSection = h("section", { "aria-labelledby": "stalls-title" }, h("h2", { id: "stalls-title" }, "All stalls"), stallsList);
   const form = h("form", { role: "search", class: "search", onsubmit: (e) => { e.preventDefault(); input.blur(); run(); } },
     field("Search the market", input),
-    h("details", { class: "filters", open: ["tag", "stall", "min", "max", "sort"].some((k) => q.get(k)) || undefined },
+    // A hashtag chip (?tag=) opens results, not the form: the tag is shown as a removable chip instead.
+    h("details", { class: "filters", open: ["stall", "min", "max", "sort"].some((k) => q.get(k)) || undefined },
       h("summary", {}, "Filters and sort"),
       field("Hashtag", tag), tagList, field("Cause", cause), field("Stall", stall),
       h("div", { class: "row" }, field(`Lowest price (${currency})`, priceMin), field(`Highest price (${currency})`, priceMax)),
@@ -42,12 +48,14 @@ export async function mount(main, route, app) {
   replace(main, h("section", { class: "wrap" },
     event ? userText("h1", event.name, { id: "page-title" }) : h("h1", { id: "page-title" }, "Search the market"),
     event ? h("p", { class: "meta" }, [event.venue, event.hashtag].filter(Boolean).join(" · ")) : null,
-    form, status, resultsTitle, results, stallsSection));
+    form, active, status, resultsTitle, results, more, suggestions, stallsSection));
 
   let index = null;
   let stallsById = new Map();
   let generation = 0;
   let timer = null;
+  // What is shown: the items so far, the true total, and how to fetch the next page.
+  let shown = { items: [], total: 0, filtered: false, f: null, local: null, saved: new Set() };
 
   async function refreshLocal() {
     const [stalls, items, causes] = await Promise.all([
@@ -91,40 +99,109 @@ export async function mount(main, route, app) {
     const mine = ++generation;
     const f = filters();
     remember(f);
-    const filtered = f.q.trim() || f.tag || f.cause || f.stallCode || f.priceMin != null || f.priceMax != null;
-    stallsSection.hidden = Boolean(filtered);
+    showActive(f);
+    const filtered = Boolean(f.q.trim() || f.tag || f.cause || f.stallCode || f.priceMin != null || f.priceMax != null);
+    stallsSection.hidden = filtered;
     let found = null;
     let where = "";
     if (navigator.onLine && app.slug) {
       try {
-        found = await serverSearch(f);
+        found = await serverSearch(f, 0);
       } catch {
         found = null; // the network failed us: the local copy answers
       }
     }
     if (!found) {
-      found = index ? localSearch(f) : [];
+      found = localSearch(f);
       where = navigator.onLine ? "" : "Offline: searching the market data saved on this phone.";
     }
     if (mine !== generation) return;
     const saved = await data.favouriteIds();
+    if (mine !== generation) return;
+    shown = { items: found.items, total: found.total, filtered, f, local: found.local, saved };
     resultsTitle.textContent = filtered ? "Results" : "Latest items";
-    const shown = filtered ? found : found.slice(0, 30);
-    status.textContent = [`${found.length} ${found.length === 1 ? "item" : "items"}${filtered ? " found" : ""}.`, where].filter(Boolean).join(" ");
-    replace(results, shown.length ? shown.map((item) => itemRow(item, { saved: saved.has(item.id), stall: stallsById.get(item.stall_id) }))
-      : [h("li", {}, empty("Nothing matches. Try fewer words or another spelling."))]);
+    const count = `${found.total} ${found.total === 1 ? "item" : "items"}${filtered ? " found" : ""}.`;
+    const corrected = found.relaxed ? `No exact matches for “${f.q.trim()}”: showing results for “${found.showingFor}”.` : "";
+    status.textContent = [corrected, count, where].filter(Boolean).join(" ");
+    status.classList.toggle("relaxed", found.relaxed);
+    if (found.items.length) {
+      replace(results, found.items.map(row));
+      suggestions.hidden = true;
+    } else {
+      replace(results, h("li", {}, empty(f.q.trim() ? `Nothing matches “${f.q.trim()}”. Try fewer words or another spelling.` : "Nothing matches these filters.")));
+      showSuggestions(f);
+    }
+    showMoreButton();
   }
 
-  // The same rules as the server's search (kit/search.js), over the replica.
+  const row = (item) => itemRow(item, { saved: shown.saved.has(item.id), stall: stallsById.get(item.stall_id) });
+
+  function showMoreButton() {
+    const left = shown.total - shown.items.length;
+    more.hidden = left <= 0;
+    more.textContent = `Show ${Math.min(left, PAGE)} more (${left} left)`;
+  }
+
+  // The next page: from the server when the first page came from it, else from the local answer.
+  async function showMore() {
+    const mine = generation;
+    more.disabled = true;
+    try {
+      let next;
+      if (shown.local) next = shown.local.slice(shown.items.length, shown.items.length + PAGE);
+      else next = (await serverSearch(shown.f, shown.items.length)).items;
+      if (mine !== generation) return;
+      const firstNew = results.children.length;
+      shown.items = shown.items.concat(next);
+      results.append(...next.map(row));
+      showMoreButton();
+      results.children[firstNew]?.querySelector("a")?.focus(); // keyboard and screen reader users carry on from there
+    } catch (error) {
+      status.textContent = `Could not load more: ${error.message}`;
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  // The active filters as chips a thumb can remove (a hashtag chip from an item lands here).
+  function showActive(f) {
+    const chips = [];
+    const chip = (label, clear) => h("li", {}, h("button", { type: "button", class: "tag chip", "aria-label": `Remove filter ${label}`,
+      onclick: () => { clear(); run(); } }, h("span", { dir: "auto" }, label), h("span", { "aria-hidden": "true" }, " ✕")));
+    if (f.tag) chips.push(chip(f.tag.startsWith("#") ? f.tag : `#${f.tag}`, () => { tag.value = ""; }));
+    if (f.cause) chips.push(chip(cause.selectedOptions[0]?.textContent || f.cause, () => { cause.value = ""; }));
+    if (f.stallCode) chips.push(chip(stall.selectedOptions[0]?.textContent || f.stallCode, () => { stall.value = ""; }));
+    replace(active, chips);
+    active.hidden = !chips.length;
+  }
+
+  // Never an empty page: the market's most used hashtags to try instead.
+  function showSuggestions(f) {
+    const counts = new Map();
+    for (const doc of index?.docs || []) for (const t of doc.item.hashtags || []) {
+      const key = t.toLowerCase();
+      if (key !== f.tag.toLowerCase() && `#${key}` !== f.tag.toLowerCase()) counts.set(key, { t, n: (counts.get(key)?.n || 0) + 1 });
+    }
+    const top = [...counts.values()].sort((a, b) => b.n - a.n || a.t.localeCompare(b.t)).slice(0, 8);
+    replace(suggestions, top.length ? [h("h2", { id: "suggest-title" }, "Try one of these"),
+      h("ul", { class: "tags", "aria-labelledby": "suggest-title" }, top.map(({ t }) =>
+        h("li", {}, h("a", { class: "tag", href: `/app/#/?tag=${encodeURIComponent(t.replace(/^#/, ""))}`, dir: "auto" }, t))))] : []);
+    suggestions.hidden = !top.length;
+  }
+
+  // The same rules as the server's search (kit/search.js), over the replica: every hit, paged here.
   function localSearch(f) {
-    return index.search({
+    if (!index) return { items: [], total: 0, relaxed: false, showingFor: "", local: [] };
+    const found = index.find({
       q: f.q, tags: f.tag ? [f.tag] : [], causes: f.cause ? [f.cause] : [], stallIds: f.stallId ? [f.stallId] : [],
       priceMin: f.priceMin, priceMax: f.priceMax, states: f.availableOnly ? ["available"] : STATES, sort: f.sort,
-    }).map((hit) => hit.item);
+    });
+    const all = found.hits.map((hit) => hit.item);
+    return { items: all.slice(0, PAGE), total: found.total, relaxed: found.relaxed, showingFor: found.showingFor, local: all };
   }
 
-  async function serverSearch(f) {
-    const params = new URLSearchParams({ q: f.q, sort: f.sort, limit: "50" });
+  async function serverSearch(f, offset) {
+    const params = new URLSearchParams({ q: f.q, sort: f.sort, limit: String(PAGE), offset: String(offset) });
     if (f.tag) params.append("tag", f.tag);
     if (f.cause) params.append("cause", f.cause);
     if (f.stallCode) params.append("stall", f.stallCode);
@@ -133,10 +210,11 @@ export async function mount(main, route, app) {
     for (const state of f.availableOnly ? ["available"] : ["available", "reserved", "sold"]) params.append("state", state);
     const answer = await request("GET", `/api/events/${encodeURIComponent(app.slug)}/search?${params}`, { timeout: 6000 });
     // The replica's copy (with this phone's pending changes) wins for display; the order is the server's.
-    return Promise.all(answer.hits.map(async (hit) => (await data.item(hit.id)) || {
+    const items = await Promise.all(answer.hits.map(async (hit) => (await data.item(hit.id)) || {
       id: hit.id, title: hit.title, price: hit.price, currency: hit.currency, state: hit.state, stall_id: hit.stall_id,
-      photos: hit.photo ? [{ thumb: hit.photo }] : [], hashtags: hit.hashtags,
+      photos: hit.photo ? [{ src: hit.photo }] : [], hashtags: hit.hashtags,
     }));
+    return { items, total: answer.total, relaxed: Boolean(answer.relaxed), showingFor: answer.showing_for || "", local: null };
   }
 
   const schedule = () => {

@@ -11,8 +11,10 @@ import { formatMoney } from "./kit/money.js";
 import { resizePhoto } from "./photo.js";
 import { notifyButton } from "./push.js";
 import * as replica from "./replica.js";
+import { askHoldLength, HOLD_CHOICES } from "./holds.js";
 import { uuid } from "./util.js";
 import { visitorName } from "./view-conversations.js";
+import { chosenFirstName, defaultVisitorName, FIRST_NAME_MAX, firstNameProblem, setFirstName } from "./identity.js";
 
 const TYPING_SHOWN_MS = 5000;
 const TYPING_SENT_EVERY_MS = 3000;
@@ -63,7 +65,8 @@ export async function mount(main, route, app) {
     h("label", { for: "compose" }, "Message"), body, replies,
     h("div", { class: "actions" }, addPhoto, camera), attached,
     h("button", { type: "submit", class: "primary" }, "Send"), status);
-  replace(main, h("section", { class: "thread wrap" }, title, away, list, typing, form, extra, notifyButton(app)));
+  const youAre = side === "visitor" ? nameLine() : null;
+  replace(main, h("section", { class: "thread wrap" }, title, youAre?.line, youAre?.form, away, list, typing, form, extra, notifyButton(app)));
 
   body.addEventListener("input", () => {
     body.dataset.touched = "1";
@@ -151,12 +154,71 @@ export async function mount(main, route, app) {
     await update();
   }
 
+  // "You are Visitor A64B": the visitor sees the name the seller sees, and may choose a first
+  // name instead (kept on this phone at once, sent through the outbox like a message).
+  function nameLine() {
+    const shownName = h("strong", { dir: "auto", class: "you-name" });
+    const change = h("button", { type: "button", class: "link", "aria-expanded": "false", "aria-controls": "name-form" }, "Change name");
+    const line = h("p", { class: "you-are meta" }, "You are ", shownName, " to the seller. ", change);
+    const input = h("input", { id: "first-name", name: "first_name", maxlength: FIRST_NAME_MAX, autocomplete: "given-name", dir: "auto", enterkeyhint: "done" });
+    const problem = h("p", { class: "form-error", id: "first-name-problem", role: "alert" });
+    const nameForm = h("form", { class: "name-form", id: "name-form", hidden: true, onsubmit: async (e) => {
+      e.preventDefault();
+      identity = await app.identity({ create: true }).catch(() => null);
+      if (!identity) {
+        problem.textContent = "Connect to the internet once so Souk can set up this phone.";
+        return;
+      }
+      try {
+        await setFirstName(app, input.value);
+      } catch (error) {
+        problem.textContent = error.message;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      problem.textContent = "";
+      input.removeAttribute("aria-invalid");
+      nameForm.hidden = true;
+      change.setAttribute("aria-expanded", "false");
+      await showName();
+      change.focus();
+    } },
+    h("label", { for: "first-name" }, "Your first name, as the seller will see it"),
+    input,
+    h("p", { class: "meta" }, "Leave it empty to stay “", defaultVisitorName(identity?.device_id), "”."),
+    problem,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save name"),
+      h("button", { type: "button", onclick: () => { nameForm.hidden = true; change.setAttribute("aria-expanded", "false"); change.focus(); } }, "Cancel")));
+    input.setAttribute("aria-describedby", "first-name-problem");
+    input.addEventListener("input", () => { problem.textContent = firstNameProblem(input.value); });
+    change.addEventListener("click", async () => {
+      nameForm.hidden = !nameForm.hidden;
+      change.setAttribute("aria-expanded", String(!nameForm.hidden));
+      if (!nameForm.hidden) {
+        input.value = (await chosenFirstName()) || "";
+        input.focus();
+      }
+    });
+    let conversationName = "";
+    async function showName(fromConversation) {
+      if (fromConversation !== undefined) conversationName = fromConversation;
+      const chosen = await chosenFirstName();
+      const deviceId = identity?.kind === "device" ? identity.device_id : null;
+      shownName.textContent = chosen || (chosen === null && conversationName) || defaultVisitorName(deviceId);
+      line.hidden = !deviceId && !conversationName && !chosen;
+    }
+    showName();
+    return { line, form: nameForm, showName };
+  }
+
   let shown = "";
   async function update() {
     if (!conversationId) return;
     const conversation = (await data.conversations(identity)).find((c) => c.id === conversationId)
       || (await replica.get("conversation", conversationId));
     if (conversation) {
+      await youAre?.showName(conversation.visitor_name || "");
       stallCode ||= conversation.stall_code;
       title.replaceChildren(userText("span", side === "vendor" ? visitorName(conversation) : conversation.stall_name));
       away.hidden = !(side === "visitor" && conversation.seller_online === false);
@@ -197,19 +259,56 @@ export async function mount(main, route, app) {
     fillReplies(texts);
     const tools = [blockButton(conversation)];
     if (conversation.item_id) {
-      const reserve = h("button", { type: "button" }, "Reserve the item for this visitor (30 min)");
-      reserve.addEventListener("click", async () => {
-        try {
-          await request("POST", `/api/conversations/${conversation.id}/reserve`, { token: identity.token, json: { item_id: conversation.item_id, minutes: 30 } });
-          status.textContent = "Reserved for 30 minutes; the visitor has been told.";
-          app.pull();
-        } catch (error) {
-          status.textContent = `Could not reserve: ${error.message}`;
-        }
-      });
-      tools.unshift(reserve);
+      tools.unshift(await holdButton(conversation));
     }
     replace(extra, tools);
+  }
+
+  // Hold one unit of the conversation's item for this visitor, for as long as the vendor
+  // chooses; once held, the same button releases it. Both go through the outbox (offline too),
+  // and the server tells the visitor in the chat.
+  async function holdButton(conversation) {
+    const itemId = conversation.item_id;
+    const itemTitle = (await replica.get("item", itemId))?.title || "item";
+    let held = await heldForVisitor(conversation);
+    const button = h("button", { type: "button" });
+    const show = () => {
+      button.textContent = held ? "Release the hold for this visitor" : "Hold one for this visitor…";
+    };
+    button.addEventListener("click", async () => {
+      if (held) {
+        await app.enqueue("vendor", "release_for_visitor", { conversation_id: conversation.id, item_id: itemId },
+          { display: { title: itemTitle, item_id: itemId } });
+        held = false;
+        status.textContent = "Hold released; the visitor is told.";
+      } else {
+        const length = await askHoldLength(itemTitle, button, "this visitor");
+        if (!length) return;
+        await app.enqueue("vendor", "reserve_for_visitor", { conversation_id: conversation.id, item_id: itemId, hold_id: uuid(), ...length },
+          { display: { title: itemTitle, item_id: itemId } });
+        held = true;
+        const choice = HOLD_CHOICES.find((c) => JSON.stringify(c.args) === JSON.stringify(length));
+        status.textContent = `On hold for this visitor (${choice?.label.toLowerCase() || "as chosen"}); they are told.`;
+      }
+      show();
+      button.focus();
+    });
+    show();
+    return button;
+  }
+
+  // Whether this visitor holds the item: a queued hold or release says so; otherwise the server.
+  async function heldForVisitor(conversation) {
+    const queued = (await data.queuedEntries()).filter((e) =>
+      ["reserve_for_visitor", "release_for_visitor"].includes(e.name) && e.args.conversation_id === conversation.id);
+    if (queued.length) return queued.at(-1).name === "reserve_for_visitor";
+    if (!navigator.onLine || !conversation.device_id) return false;
+    try {
+      const holds = await request("GET", `/api/items/${conversation.item_id}/holds`, { token: identity.token });
+      return holds.some((hold) => hold.device_id === conversation.device_id);
+    } catch {
+      return false;
+    }
   }
 
   // A vendor being harassed blocks the visitor from their stall; the organizer sees every block
@@ -258,7 +357,7 @@ function bubble(message, side) {
     message.sender === "system" ? h("span", { class: "visually-hidden" }, "Souk: ") : null,
     card ? h("a", { class: "card", href: `/app/#/i/${card.id}` }, userText("span", card.title, { class: "title" }), " ",
       h("span", { class: "price" }, formatMoney(card.price, card.currency))) : null,
-    message.photo ? photo(message.photo.thumb, { width: 240, height: 180, cls: "msg-photo", alt: "Photo" }) : null,
+    message.photo ? photo(message.photo, { width: 240, height: 180, cls: "msg-photo", alt: "Photo" }) : null,
     message.body ? userText("p", message.body, { class: "body" }) : null,
     h("p", { class: "meta" }, when(message.created_at), " ", mine ? mark(message) : null));
 }

@@ -1,17 +1,19 @@
 // The vendor's side: sign in (or join a market with an invite code), then the stall dashboard:
-// list, edit, reserve and sell items, the inbox, quick replies and the QR sign. Everything a
+// list, edit, hold (per unit) and sell items (and undo a sale), the inbox, quick replies and the QR sign. Everything a
 // vendor changes goes through the outbox, so it works offline just the same.
 import { empty, itemRow } from "./cards.js";
 import * as data from "./data.js";
 import { append, field, h, replace, userText } from "./dom.js";
+import { askHoldLength, freeUnits, takeLastSale } from "./holds.js";
 import { getIdentity } from "./identity.js";
+import { uuid } from "./util.js";
 
 export async function mount(main, route, app) {
   const vendor = await getIdentity("vendor");
-  return vendor ? dashboard(main, app, vendor) : signIn(main, app);
+  return vendor ? dashboard(main, app, vendor) : signIn(main, app, route);
 }
 
-async function signIn(main, app) {
+async function signIn(main, app, route) {
   const status = h("p", { class: "error", role: "alert" });
   const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
@@ -48,7 +50,8 @@ async function signIn(main, app) {
   });
 
   const joinFields = {
-    invite_code: h("input", { type: "text", name: "invite_code", autocomplete: "off", required: true, autocapitalize: "characters" }),
+    // The organizer's invite link (and its QR code) is /app/#/vendor?invite=CODE.
+    invite_code: h("input", { type: "text", name: "invite_code", autocomplete: "off", required: true, autocapitalize: "characters", value: route?.query?.get("invite") || "" }),
     name: h("input", { type: "text", name: "stall_name", required: true, dir: "auto", maxlength: 80 }),
     store_tag: h("input", { type: "text", name: "store_tag", required: true, placeholder: "#MabelsHoney" }),
     number: h("input", { type: "text", name: "number", maxlength: 16 }),
@@ -105,6 +108,7 @@ async function dashboard(main, app, vendor) {
     app.go("/app/#/vendor");
   });
   const heading = h("h1", { id: "page-title" }, "My stall");
+  const undoBox = h("p", { class: "note undo-sale", role: "status", hidden: true });
   const details = h("p", { class: "meta" });
   replace(main, h("section", { class: "wrap vendor" },
     heading, details,
@@ -116,7 +120,7 @@ async function dashboard(main, app, vendor) {
       h("a", { class: "button", href: `/s/${encodeURIComponent(vendor.stall_code)}/sign.pdf`, download: `souk-${vendor.stall_code}-sign.pdf` }, "Download my QR sign (PDF)"),
       h("button", { type: "button", onclick: () => downloadPriceTags(vendor, printNote) }, "Price tags for my items (PDF)"),
       h("a", { class: "button", href: `/s/${encodeURIComponent(vendor.stall_code)}` }, "See my stall as visitors do")),
-    printNote,
+    printNote, undoBox,
     h("h2", {}, "Items"), list,
     h("p", { class: "meta" }, `Signed in as ${vendor.display_name || "vendor"}.`), signOut, signOutNote));
 
@@ -139,21 +143,79 @@ async function dashboard(main, app, vendor) {
     replace(list, items.length ? items.map((item) => itemRow(item, {
       saved: saved.has(item.id), href: `/app/#/vendor/item/${item.id}`, extra: actions(item, app),
     })) : h("li", {}, empty("Nothing listed yet: tap “List an item”.")));
+    renders += 1;
+    applyFocus();
   }
 
   await update();
+  undoBar(app, undoBox);
   return { update };
 }
 
+// Per item: hold one unit (for how long: the vendor chooses), release the holds, sell.
 function actions(item, app) {
   if (item.state === "sold") return null;
   const box = h("div", { class: "row-actions" });
-  const reserve = item.state === "reserved"
-    ? h("button", { type: "button", onclick: () => app.enqueue("vendor", "release_item", { id: item.id }, { display: { title: item.title } }) }, "Release")
-    : h("button", { type: "button", onclick: () => app.enqueue("vendor", "reserve_item", { id: item.id, minutes: 30 }, { display: { title: item.title } }) }, "Reserve");
-  reserve.setAttribute("aria-label", `${reserve.textContent} ${item.title}`);
-  const sell = h("a", { class: "button", href: `/app/#/vendor/sell/${item.id}`, "aria-label": `Sell ${item.title}` }, "Sell");
-  return append(box, [reserve, sell]);
+  const buttons = [];
+  if (freeUnits(item) > 0) {
+    const hold = h("button", { type: "button", "aria-label": `Hold one ${item.title}` }, "Hold one");
+    hold.addEventListener("click", async () => {
+      const length = await askHoldLength(item.title, hold);
+      if (!length) return;
+      const before = renders;
+      await app.enqueue("vendor", "reserve_item", { id: item.id, hold_id: uuid(), quantity: 1, ...length }, { display: { title: item.title } });
+      refocus(item.id, "Release", before);
+    });
+    buttons.push(hold);
+  }
+  if (item.held > 0) {
+    const label = item.held > 1 ? `Release ${item.held} holds` : "Release hold";
+    const release = h("button", { type: "button", "aria-label": `${label} on ${item.title}` }, label);
+    release.addEventListener("click", async () => {
+      const before = renders;
+      await app.enqueue("vendor", "release_item", { id: item.id }, { display: { title: item.title } });
+      refocus(item.id, "Hold", before);
+    });
+    buttons.push(release);
+  }
+  buttons.push(h("a", { class: "button", href: `/app/#/vendor/sell/${item.id}`, "aria-label": `Sell ${item.title}` }, "Sell"));
+  return append(box, buttons);
+}
+
+// The row is drawn anew after a change: keep the focus on it (on the button that now applies),
+// once the list shows the change.
+let wantFocus = null;
+let renders = 0; // how many times the list was drawn: focus goes to a row drawn after the change
+function refocus(itemId, startsWith, after) {
+  wantFocus = { itemId, startsWith, after };
+  applyFocus();
+}
+
+function applyFocus() {
+  if (!wantFocus || renders <= wantFocus.after) return;
+  const row = document.querySelector(`.item-row[data-item="${CSS.escape(wantFocus.itemId)}"]`);
+  const button = [...(row?.querySelectorAll("button") || [])].find((b) => b.textContent.startsWith(wantFocus.startsWith));
+  if (!button) return;
+  wantFocus = null;
+  button.focus();
+}
+
+// Right after a sale: say what was recorded and offer to take it back (the server allows it
+// for UNDO_WINDOW, 2 hours; offline, the undo waits in the outbox like the sale).
+function undoBar(app, box) {
+  const sale = takeLastSale();
+  if (!sale) return;
+  const undo = h("button", { type: "button" }, "Undo sale");
+  const text = h("span", {}, `Sold ${sale.quantity} × `, userText("span", sale.title), ".");
+  undo.addEventListener("click", async () => {
+    undo.disabled = true;
+    await app.enqueue("vendor", "undo_sale", { sale_id: sale.sale_id },
+      { display: { title: sale.title, item_id: sale.item_id, quantity: sale.quantity } });
+    replace(box, h("span", {}, "Sale undone: ", userText("span", sale.title), " is back on sale."));
+  });
+  replace(box, text, " ", undo);
+  box.hidden = false;
+  undo.focus();
 }
 
 // A sheet of small price tags, each with its item's QR code. Only the stall's vendor may have

@@ -54,7 +54,10 @@ class SearchRequest:
     sort: str = "relevance"
     offset: int = 0
     limit: int = 20
-    facets: bool = True
+    # Counts per tag, stall and state over every match: a second pass over all of them (at
+    # 100,000 items it costs more than the rest of the search), so only when a screen shows them.
+    facets: bool = False
+    relaxed: bool = False  # the second pass: one typo allowed in words of 3-4 letters too
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,19 @@ Blocking tantivy calls run in worker threads so the event loop keeps serving; wr
 serialised by an asyncio.Lock (tantivy allows one writer) and each `index()`/`delete()`
 call is one commit, after which the reader is reloaded, so a search issued after the
 call returns sees the change (read-your-writes).
+
+Several processes on one machine may open the same folder: one writes (see `search.machine`),
+the others open it `read_only`. A reader notices the writer's commits by the index's
+`meta.json`, which tantivy replaces on every commit: one `stat` per search, and the searcher
+is reloaded only when it changed. A reader never wipes or creates the folder; until the writer
+has built it, searching there fails with `IndexNotReady`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -36,32 +43,53 @@ log = logging.getLogger(__name__)
 WRITER_HEAP_BYTES = 64_000_000
 VERSION_FILE = "souk-schema-version"
 MATCH_CACHE_SIZE = 256  # expansions of short prefixes can hold thousands of terms
+META_FILE = "meta.json"  # tantivy replaces it atomically on every commit
+
+
+class IndexNotReady(EngineError):
+    """A reading process found no index yet: the machine's writer is still building it."""
 
 
 class EmbeddedEngine:
     """Search engine on a tantivy index stored in `path` (created if missing).
 
-    If the folder holds an index of an older schema, it is wiped and recreated empty and
+    If the folder holds no index or one of an older schema, it is (wiped and) created empty and
     `recreated` is True: the indexer must then run a full reindex from the database.
+    A `read_only` engine opens what the writing process made and follows its commits.
     """
 
     name = "embedded"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self._path = Path(path)
         self._schema = build_schema()
         self.recreated = False
-        self._index = self._open_index()
+        self.read_only = read_only
+        self._seen_meta: tuple[int, int, int] | None = None
+        self._index: tantivy.Index | None = self._open_existing() if read_only else self._open_index()
         self._writer: tantivy.IndexWriter | None = None
         self._write_lock = asyncio.Lock()
         self._index_lock = threading.Lock()  # searcher() and reload() borrow the index
         self._generation = 0
         self._vocabulary: tuple[int, Vocabulary] | None = None
-        self._matches: dict[tuple[int, str, bool], dict[str, int]] = {}
+        self._matches: dict[tuple[int, str, bool, bool], dict[str, int]] = {}
         self._closed = False
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def promote(self) -> None:
+        """Become the folder's writer; the caller holds the machine's lease (`search.lease`)."""
+        index = self._open_index()
+        with self._index_lock:
+            self._index = index
+            self.read_only = False
+            self._generation += 1
+            self._vocabulary = None
+
     def _open_index(self) -> tantivy.Index:
-        """Open the index in the folder, recreating it if its schema is outdated."""
+        """Open the index in the folder, creating it if missing or of an outdated schema."""
         self._path.mkdir(parents=True, exist_ok=True)
         version_file = self._path / VERSION_FILE
         exists = tantivy.Index.exists(str(self._path))
@@ -69,13 +97,49 @@ class EmbeddedEngine:
             log.warning("search index at %s has an old schema: recreating it", self._path)
             shutil.rmtree(self._path)
             self._path.mkdir(parents=True)
-            self.recreated = True
+        self.recreated = self.recreated or not exists or _read(version_file) != SCHEMA_VERSION
         try:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
         except ValueError as exc:  # schema changed without a SCHEMA_VERSION bump
             raise EngineError(f"cannot open the search index at {self._path}: {exc}") from exc
         version_file.write_text(SCHEMA_VERSION)
         return index
+
+    def _open_existing(self) -> tantivy.Index | None:
+        """For a reader: the writer's index if it is there and of this schema, else None."""
+        if _read(self._path / VERSION_FILE) != SCHEMA_VERSION or not tantivy.Index.exists(str(self._path)):
+            return None
+        try:
+            index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
+        except ValueError:
+            return None
+        self._seen_meta = _stamp(self._path / META_FILE)
+        return index
+
+    def _follow_writer(self) -> None:
+        """In a reader, reload the searcher if the writer committed since the last look."""
+        if not self.read_only:
+            return
+        stamp = _stamp(self._path / META_FILE)
+        if stamp is not None and stamp == self._seen_meta and self._index is not None:
+            return
+        with self._index_lock:
+            try:
+                if self._index is None:
+                    self._index = self._open_existing()
+                else:
+                    self._index.reload()
+                    self._seen_meta = stamp
+            except (OSError, ValueError, RuntimeError) as exc:  # the writer is rebuilding the folder
+                log.info("search index at %s is changing under a reader: %s", self._path, exc)
+                self._index = None
+            self._generation += 1
+            self._vocabulary = None
+
+    def _open(self) -> tantivy.Index:
+        if self._index is None:
+            raise IndexNotReady("the search index on this server is still being built; try again in a moment")
+        return self._index
 
     async def ensure_settings(self) -> None:
         """Nothing to do: the schema is fixed when the folder is opened."""
@@ -127,7 +191,7 @@ class EmbeddedEngine:
 
     async def _in_thread(self, func: Callable[..., None], *args: object) -> None:
         """Run a write in a worker thread, turning tantivy failures into EngineError."""
-        self._check_open()
+        self._check_writable()
         try:
             await asyncio.to_thread(func, *args)
         except Exception as exc:
@@ -136,6 +200,11 @@ class EmbeddedEngine:
     def _check_open(self) -> None:
         if self._closed:
             raise EngineError("the embedded search engine is closed")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise EngineError("this process only reads the search index; the machine's writer updates it")
 
     def _index_sync(self, docs: list[ItemDocument]) -> None:
         def upsert(writer: tantivy.IndexWriter) -> set[str]:
@@ -169,8 +238,9 @@ class EmbeddedEngine:
         `apply` returns the words it added to the index (None: the vocabulary must be
         read afresh). After the commit the reader is reloaded, for read-your-writes.
         """
+        index = self._open()
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+            self._writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
         writer = self._writer
         try:
             added = apply(writer)
@@ -179,7 +249,7 @@ class EmbeddedEngine:
             writer.rollback()
             raise
         with self._index_lock:
-            self._index.reload()
+            index.reload()
             self._generation += 1
             previous, self._vocabulary = self._vocabulary, None
         self._extend_vocabulary(previous, added)
@@ -198,15 +268,17 @@ class EmbeddedEngine:
                 self._vocabulary = (self._generation, extended)
 
     def _searcher(self) -> tantivy.Searcher:
+        self._follow_writer()
         with self._index_lock:
-            return self._index.searcher()
+            return self._open().searcher()
 
     def _search_sync(self, req: SearchRequest) -> SearchResult:
+        self._follow_writer()
         with self._index_lock:
-            searcher = self._index.searcher()
+            searcher = self._open().searcher()
             generation = self._generation
         vocabulary = self._vocabulary_for(searcher, generation)
-        words = [self._match(vocabulary, generation, word) for word in query_words(req.q)]
+        words = [self._match(vocabulary, generation, word) for word in query_words(req.q, req.relaxed)]
         return execute(searcher, self._schema, words, req)
 
     def _vocabulary_for(self, searcher: tantivy.Searcher, generation: int) -> Vocabulary:
@@ -223,7 +295,7 @@ class EmbeddedEngine:
 
     def _match(self, vocabulary: Vocabulary, generation: int, word: QueryWord) -> WordMatches:
         """Expand a word, remembering recent expansions until the next commit."""
-        key = (generation, word.text, word.prefix)
+        key = (generation, word.text, word.prefix, word.relaxed)
         typos = self._matches.get(key)
         if typos is None:
             typos = match_word(vocabulary, word, self._previous_keystroke(generation, word)).typos
@@ -239,9 +311,18 @@ class EmbeddedEngine:
         can only increase its distance to any term.
         """
         shorter = word.text[:-1]
-        if not word.prefix or allowed_typos(shorter) != allowed_typos(word.text):
+        if not word.prefix or allowed_typos(shorter, word.relaxed) != allowed_typos(word.text, word.relaxed):
             return None
-        return self._matches.get((generation, shorter, True))
+        return self._matches.get((generation, shorter, True, word.relaxed))
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when tantivy replaces a file: its inode, time and size."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _read(path: Path) -> str | None:

@@ -21,7 +21,7 @@ from tantivy import DocAddress, FieldType, Occur, Order, Query
 from search.documents import SearchRequest
 from search.embedded_schema import MAX_INDEXED_PREFIX, PREFIX_FIELDS, TEXT_FIELDS
 from search.fuzzy import WordMatches
-from search.query import allowed_typos
+from search.query import word_budget
 
 BIG = 1024  # one typo less outweighs any sum of the lower parts (at most 10 words)
 MID = 16  # one field rank better outweighs the most exact words (10)
@@ -211,7 +211,7 @@ def near_query(schema: tantivy.Schema, first: WordMatches, second: WordMatches, 
 def term_pattern(matches: WordMatches) -> str | None:
     """A regex matching exactly the word's terms, or None if it would be too large."""
     word = matches.word
-    if word.prefix and allowed_typos(word.text) == 0:
+    if word.prefix and word_budget(word) == 0:
         return _regex_escape(word.text) + ".*"
     if not matches.typos or len(matches.typos) > MAX_PATTERN_TERMS:
         return None
@@ -261,6 +261,41 @@ def by_field(searcher: tantivy.Searcher, query: Query, sort: str, start: int, st
     field, order = SORT_FIELDS[sort]
     result = searcher.search(query, limit=stop - start, count=False, order_by_field=field, offset=start, order=order)
     return [address for _, address in result.hits]
+
+
+def by_score_counted(
+    searcher: tantivy.Searcher, query: Query, start: int, stop: int, known: int | None
+) -> tuple[Addresses, int]:
+    """Slice of `query` by score and the number of matches, in one pass (`known`: no count)."""
+    result: Any = searcher.search(query, limit=max(stop - start, 1), count=known is None, offset=start)
+    return [address for _, address in result.hits][: stop - start], _total(result, known)
+
+
+def count_and_page(searcher: tantivy.Searcher, query: Query, start: int, stop: int) -> tuple[int, Addresses]:
+    """The number of matches of `query` and its slice [start, stop) by score, in one pass."""
+    addresses, total = by_score_counted(searcher, query, start, stop, None)
+    return total, addresses
+
+
+def by_field_counted(
+    searcher: tantivy.Searcher, query: Query, sort: str, start: int, stop: int, known: int | None
+) -> tuple[Addresses, int]:
+    """Slice of `query` by the sort's fast field and the number of matches, in one pass."""
+    field, order = SORT_FIELDS[sort]
+    result: Any = searcher.search(
+        query,
+        limit=max(stop - start, 1),
+        count=known is None,
+        order_by_field=field,
+        offset=start,
+        order=order,
+    )
+    return [address for _, address in result.hits][: stop - start], _total(result, known)
+
+
+def _total(result: Any, known: int | None) -> int:
+    # `count` exists at runtime but is missing from tantivy's type stubs
+    return int(result.count) if known is None else known
 
 
 def by_score_then_field(searcher: tantivy.Searcher, query: Query, sort: str, start: int, stop: int) -> Addresses:

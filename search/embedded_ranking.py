@@ -15,6 +15,9 @@ further (`embedded_queries.walk`). So a page of 20 usually costs a handful of co
   best-typo documents whose words are all adjacent (the common case while typing);
   otherwise the typo tiers overlapping the page are ranked in Python.
 
+Two words by relevance first try `closest_page`: one pass for the total that also ranks the
+closest class of the best typo tier first, which holds the page in the usual case.
+
 Python ranking reads every document of the tiers it ranks; it is exact, and the same
 order as the tantivy paths (ties by index order everywhere).
 """
@@ -24,11 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from itertools import groupby, pairwise, product
+from typing import Any
 
 import tantivy
-from tantivy import DocAddress, Query
+from tantivy import DocAddress, Occur, Query
 
 from search.embedded_queries import (
+    BIG,
     MAX_TYPOS,
     Addresses,
     ScoredHits,
@@ -41,6 +46,7 @@ from search.embedded_queries import (
     by_score,
     by_score_then_field,
     count,
+    count_and_page,
     hits_through_score,
     near_query,
     order_by_score_then_field,
@@ -54,6 +60,10 @@ from search.fuzzy import WordMatches
 from search.ranking import FAR, relevance_key
 
 PYTHON_TIER_LIMIT = 400  # below this many documents, reading them beats phrase counts
+# Added to the score of the closest documents of the best typo tier (see closest_page):
+# above any sum of two word scores (each at most 2 * BIG + MID * 3 + 1 < 3 * BIG), and
+# small enough that every sum stays an exact integer in tantivy's f32 scores.
+CLOSEST_BONUS = float(8 * BIG)
 
 
 def ranked_page(
@@ -77,6 +87,70 @@ def ranked_page(
         bucket = all_of([filters, word_queries[0]])
         return ranker.rank_one_word(words[0], bucket, start, min(stop, total), total)
     return walk(searcher, ranker.buckets(filters, words, word_queries), start, stop)
+
+
+def closest_page(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    filters: Query,
+    words: Sequence[WordMatches],
+    word_queries: Sequence[Query],
+    start: int,
+    stop: int,
+    known: int | None,
+) -> tuple[Addresses | None, int]:
+    """(page, total) of a two-word search by relevance in one tantivy pass, when it can be.
+
+    The page of two words usually lies among the documents of the best typo tier with the
+    words adjacent (proximity 1), which open the ranking. `ranked_page` learns that with
+    three passes (the total, the count of the both-words bucket or its tiers, the closest
+    class with its page); here one pass over every match of the first word counts the total
+    and ranks the closest documents first: they score CLOSEST_BONUS plus their word scores,
+    every other match 0. If the page's last hit carries the bonus, the page is exactly the
+    closest class's slice by score then index order, as `ranked_page` would return it (the
+    class has at least `stop` documents, so every earlier bucket, tier and class is empty
+    or this one). Otherwise the page is None and the caller ranks as usual, with the total.
+    """
+    matched = restriction(all_of([filters, word_queries[0]]))
+    tier = _closest_tier(searcher, schema, filters, words, word_queries)
+    if tier is None:
+        return None, count(searcher, matched) if known is None else known
+    bonus = Query.const_score_query(Query.all_query(), CLOSEST_BONUS)
+    query = Query.boolean_query([(Occur.Must, matched), (Occur.Should, all_of([tier, bonus]))])
+    # `count` exists at runtime but is missing from tantivy's type stubs
+    result: Any = searcher.search(query, limit=stop - start, count=known is None, offset=start)
+    total = int(result.count) if known is None else known
+    hits = result.hits
+    if len(hits) < stop - start or not hits or hits[-1][0] < CLOSEST_BONUS:
+        return None, total
+    return [address for _, address in hits], total
+
+
+def _closest_tier(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    filters: Query,
+    words: Sequence[WordMatches],
+    word_queries: Sequence[Query],
+) -> Query | None:
+    """The documents of the best typo tier of two words with the words adjacent, or None
+    when `ranked_page` would not rank the two-word bucket by proximity classes."""
+    if len(words) != 2:
+        return None
+    first, second = words
+    near = near_query(schema, first, second, 1)
+    if near is None or near_query(schema, first, second, FAR - 1) is None:
+        return None
+    bucket = all_of([filters, *word_queries])
+    if _typo_free(words):
+        return all_of([bucket, near])
+    tier = next(_Ranker(searcher, schema, "relevance").typo_tiers(bucket, words), None)
+    return None if tier is None else all_of([tier, near])
+
+
+def _typo_free(words: Sequence[WordMatches]) -> bool:
+    """Whether every term of every word matches without a typo (a single typo tier)."""
+    return all(set(matches.typos.values()) == {0} for matches in words)
 
 
 class _Ranker:
@@ -128,13 +202,15 @@ class _Ranker:
     def _rank_two_words(
         self, words: Sequence[WordMatches], bucket: Query, start: int, stop: int, size: int
     ) -> Addresses:
-        if all(set(matches.typos.values()) == {0} for matches in words):
+        if _typo_free(words):
             return self._rank_tier(words, bucket, start, stop, size)  # a single typo tier
+        tiers = list(self.typo_tiers(bucket, words))  # building queries is cheap; counting is not
+        if len(tiers) == 1:  # the tiers partition the bucket: a single one is all of it, of its size
+            return self._rank_tier(words, tiers[0], start, stop, size)
         take = partial(self._rank_tier, words)
-        tiers = ((tier, take) for tier in self._typo_tiers(bucket, words))
-        return walk(self.searcher, tiers, start, stop)
+        return walk(self.searcher, ((tier, take) for tier in tiers), start, stop)
 
-    def _typo_tiers(self, bucket: Query, words: Sequence[WordMatches]) -> Iterator[Query]:
+    def typo_tiers(self, bucket: Query, words: Sequence[WordMatches]) -> Iterator[Query]:
         """Groups by total typos: each an OR of per-word "best typo count" combinations."""
         best = [best_typo_queries(self.schema, matches) for matches in words]
         for total in range(MAX_TYPOS * len(words) + 1):
@@ -169,6 +245,13 @@ class _Ranker:
         within = 0  # documents of the tier closer than the current cost
         for cost in range(1, FAR + 1):
             near = near_query(self.schema, first, second, cost) if cost < FAR else None
+            if near is not None and closer is None and self.sort == "relevance":
+                # The closest class opens the tier: its count and its page in one pass.
+                upto, page = count_and_page(self.searcher, all_of([tier, near]), start, stop)
+                within, closer = upto, near
+                if within >= stop:
+                    break
+                continue
             upto = size if near is None else count(self.searcher, all_of([tier, near]))
             if upto > within and upto > start:
                 musts = [tier] if near is None else [tier, near]

@@ -1,7 +1,7 @@
 """The one interface every search engine implements (embedded tantivy, Meilisearch).
 
 The indexer and the HTTP route only ever see `SearchEngine`; which engine runs is a
-deployment choice (see `search.factory`). Both engines pass the same contract tests
+deployment choice (see `search.machine`). Both engines pass the same contract tests
 (tests/search/test_contract.py).
 """
 

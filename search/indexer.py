@@ -23,7 +23,7 @@ from sync.tables import LogCursor
 
 log = logging.getLogger("souk.search")
 
-CURSOR_NAME = "search"
+CURSOR_NAME = "search"  # one shared index (Meilisearch); a machine's own index: `search@<index id>`
 BATCH = 500
 
 
@@ -57,21 +57,23 @@ class Indexer(LogReader):
         *,
         poll_seconds: float = 1.0,
         batch: int = BATCH,
+        name: str = CURSOR_NAME,
     ) -> None:
         super().__init__(db, poll_seconds=poll_seconds)
         self.engine = engine
         self.source = source
         self.batch = batch
+        self.name = name
 
     async def prepare(self) -> None:
         await self.engine.ensure_settings()
         if getattr(self.engine, "recreated", False):
-            # The index folder was wiped (schema change): only a rebuild brings it back in step.
-            await reindex(self.engine, self.source)
+            # A new or wiped index folder: a rebuild from the tables is faster than replaying the log.
+            await reindex(self.engine, self.source, cursor=self.name)
             setattr(self.engine, "recreated", False)  # noqa: B010
 
     async def behind_floor(self) -> None:
-        await reindex(self.engine, self.source)
+        await reindex(self.engine, self.source, cursor=self.name)
 
     async def handle(self, entries: list[dict[str, Any]]) -> None:
         item_ids = {e["entity_id"] for e in entries if e["entity"] == "item"}
@@ -93,7 +95,11 @@ class Indexer(LogReader):
 
 
 async def reindex(
-    engine: SearchEngine, source: DocumentSource, progress: Callable[[int, int], None] | None = None
+    engine: SearchEngine,
+    source: DocumentSource,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    cursor: str = CURSOR_NAME,
 ) -> int:
     """Rebuild the whole index from the tables (`souk reindex`); returns documents indexed.
 
@@ -109,8 +115,8 @@ async def reindex(
         await engine.index(documents)
         if progress:
             progress(min(start + BATCH, len(ids)), len(ids))
-    if not await LogCursor.exists().where(LogCursor.name == CURSOR_NAME):
-        await LogCursor.insert(LogCursor(name=CURSOR_NAME, seq=head))
+    if not await LogCursor.exists().where(LogCursor.name == cursor):
+        await LogCursor.insert(LogCursor(name=cursor, seq=head))
     else:
-        await LogCursor.update({LogCursor.seq: head, LogCursor.last_error: ""}).where(LogCursor.name == CURSOR_NAME)
+        await LogCursor.update({LogCursor.seq: head, LogCursor.last_error: ""}).where(LogCursor.name == cursor)
     return len(ids)

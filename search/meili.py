@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx2
 from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.errors import MeilisearchError
+from meilisearch_python_sdk.models.search import SearchParams
 from meilisearch_python_sdk.models.settings import (
     Faceting,
     MeilisearchSettings,
@@ -43,8 +44,9 @@ from search.documents import (
     document_to_dict,
 )
 from search.engine import MAX_FACET_VALUES, EngineError
+from search.fuzzy import one_typo_variants
 from search.highlight import CROP_MARKER, CROP_WORDS, MARK_CLOSE, MARK_OPEN
-from search.query import QueryWord, query_words, tag_search_words
+from search.query import QueryWord, allowed_typos, query_words, tag_search_words
 
 T = TypeVar("T")
 
@@ -128,10 +130,11 @@ class MeiliEngine:
         """Search one event; raises EngineError only when the server fails."""
         req = clamp_request(req)
         words = query_words(req.q)
+        searched = await self._relaxed_words(req, words) if req.relaxed else words
         page, hits_per_page, skip = _paging(req.offset, req.limit)
         result = await self._call(
             self._index.search(
-                meili_query(words),
+                meili_query(searched),
                 filter=meili_filter(req),
                 sort=meili_sort(req, words),
                 facets=list(FACET_ATTRIBUTES.values()) if req.facets else None,
@@ -152,6 +155,37 @@ class MeiliEngine:
             facets=_facets(result.facet_distribution) if req.facets else {},
             query_words=tuple(word.text for word in words),
         )
+
+    async def _relaxed_words(self, req: SearchRequest, words: Sequence[QueryWord]) -> tuple[QueryWord, ...]:
+        """The words with each 3-4 letter word replaced by its best one-typo variant.
+
+        Meilisearch's typo tolerance is an index setting, so the relaxed rule cannot be
+        passed with the query. Instead every variant one typo away (first letter kept) is
+        counted under the request's filters in one multi-search, and unless the word itself
+        matches, the variant with the most matches stands in for it. The embedded engine matches all variants at
+        once, so with several real corrections of one word the engines may differ.
+        """
+        out = list(words)
+        for position, word in enumerate(words):
+            if allowed_typos(word.text, True) <= allowed_typos(word.text):
+                continue
+            variants = [word.text, *one_typo_variants(word.text)]  # the word itself first: kept if it matches
+            queries = [
+                SearchParams(
+                    index_uid=self._uid,
+                    q=meili_query([QueryWord(variant, prefix=word.prefix)]),
+                    filter=meili_filter(req),
+                    page=1,
+                    hits_per_page=0,
+                )
+                for variant in variants
+            ]
+            results = await self._call(self._client.multi_search(queries))
+            counts = [int(getattr(result, "total_hits", 0) or 0) for result in results]
+            best = max(range(len(variants)), key=lambda i: (counts[i], -i))
+            if counts[best] and not counts[0]:
+                out[position] = QueryWord(variants[best], hashtag=word.hashtag, prefix=word.prefix)
+        return tuple(out)
 
     async def health(self) -> bool:
         """True when the server answers that it is available."""

@@ -35,11 +35,21 @@ class QueryWord:
     text: str
     hashtag: bool = False
     prefix: bool = False
+    relaxed: bool = False  # the second pass's budget (see `allowed_typos`)
 
 
-def allowed_typos(word: str) -> int:
-    """Meilisearch's default typo budget: 1-4 characters none, 5-8 one, 9 or more two."""
+RELAXED_ONE_TYPO = 3  # the second pass allows one typo from 3 letters ("hony" finds "honey")
+
+
+def allowed_typos(word: str, relaxed: bool = False) -> int:
+    """Meilisearch's default typo budget: 1-4 characters none, 5-8 one, 9 or more two.
+
+    `relaxed` is the second pass, run only when the strict one finds nothing: words of
+    3-4 characters then allow one typo too (the first letter still has to be right).
+    """
     length = len(word)
+    if relaxed and RELAXED_ONE_TYPO <= length <= 4:
+        return 1
     if length <= 4:
         return 0
     if length <= 8:
@@ -98,7 +108,17 @@ def matched_spans(text: str, matched: Container[str]) -> list[tuple[int, int, bo
     return [(start, end, any(word in matched for word in words)) for start, end, words in word_spans(text)]
 
 
-def query_words(raw: str) -> tuple[QueryWord, ...]:
+def word_budget(word: QueryWord) -> int:
+    """The typo budget of one query word, under its pass's rule."""
+    return allowed_typos(word.text, word.relaxed)
+
+
+def can_relax(words: Sequence[QueryWord]) -> bool:
+    """Whether the relaxed pass would allow more typos than the strict one for some word."""
+    return any(allowed_typos(word.text, True) > allowed_typos(word.text) for word in words)
+
+
+def query_words(raw: str, relaxed: bool = False) -> tuple[QueryWord, ...]:
     """The words to search for in a raw query: at most ten, plain text only."""
     text = unicodedata.normalize("NFKC", raw)
     words: list[QueryWord] = []
@@ -106,7 +126,7 @@ def query_words(raw: str) -> tuple[QueryWord, ...]:
     for match in _WORD.finditer(text):
         hashtag = match.start() > 0 and text[match.start() - 1] in _HASH_SIGNS
         for part in normalize_word(match.group()):
-            words.append(QueryWord(part, hashtag=hashtag))
+            words.append(QueryWord(part, hashtag=hashtag, relaxed=relaxed))
             last_end = match.end()
             if len(words) == MAX_QUERY_WORDS:
                 break
@@ -114,7 +134,7 @@ def query_words(raw: str) -> tuple[QueryWord, ...]:
             break
     if words and last_end == len(text):
         last = words[-1]
-        words[-1] = QueryWord(last.text, hashtag=last.hashtag, prefix=True)
+        words[-1] = QueryWord(last.text, hashtag=last.hashtag, prefix=True, relaxed=relaxed)
     return tuple(words)
 
 

@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from search.factory import open_engine
+from search.machine import open_search
 from server.api.asyncapi import asyncapi
 from server.api.auth import AuthController
 from server.api.chat import ChatController
@@ -77,14 +77,18 @@ def create_app(settings: Settings) -> Litestar:
 
     def publish(data: dict[str, object], scopes: list[str]) -> None:
         publish_to_channels(data, scopes)
-        indexer.wake()  # local commits reach the index at once; others within a poll
+        search.wake()  # local commits reach the index at once; others within a poll
         notifier.wake()
 
     limits = build_rate_limiter(settings.redis_url, settings.rate_limit_factor)
     services = Services.from_settings(settings, publish=publish, limits=limits)
     engine = services.engine
-    search = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
-    indexer = Indexer(search, engine)
+    search = open_search(
+        settings.data_dir,
+        settings.meili_url,
+        settings.meili_key,
+        lambda index, cursor: Indexer(index, engine, name=cursor),
+    )
     # Push endpoints come from clients: this client only connects to vetted public addresses.
     http: httpx.AsyncClient = push_http_client(allow_loopback=settings.push_allow_http, timeout=15.0)
     notifier = WebPushNotifier(
@@ -98,7 +102,7 @@ def create_app(settings: Settings) -> Litestar:
         settings.base_url,
     )
     # Jobs that run once for the whole market (on one node of a scale-out deployment, taken
-    # over when it dies); the search indexer keeps one index per process and runs in each.
+    # over when it dies). Search is kept per machine (or shared, with Meilisearch): `search.machine`.
     jobs = ClusterJobs(None if settings.is_sqlite else settings.database_url)
     jobs.add(WebPushNotifier.name, notifier.run, stop=notifier.stop)
     jobs.add("reservation-sweeper", lambda: run_sweeper(services))
@@ -108,17 +112,19 @@ def create_app(settings: Settings) -> Litestar:
         prepare_sqlite_file(settings)
         bind_tables(engine)
         await start_engine(engine)
-        app.state.indexer = indexer
+        app.state.search = search
         app.state.notifier = notifier
         app.state.cluster_jobs = jobs
         try:
             await ensure_log_head()
-            indexing = asyncio.create_task(indexer.run(), name="souk-search-indexer")
+            await search.start()
+            app.state.indexer = search.indexer  # None in a process that only reads the index
+            indexing = asyncio.create_task(search.run(), name="souk-search-indexer")
             jobs.start()
             try:
                 yield
             finally:
-                indexer.stop()
+                search.stop()
                 await jobs.close()
                 await indexing
                 await notifier.drain()
@@ -151,7 +157,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "services": Provide(lambda: services, sync_to_thread=False),
             "actor": Provide(provide_actor),
-            "search": Provide(lambda: search, sync_to_thread=False),
+            "search": Provide(lambda: search.engine, sync_to_thread=False),
         },
         plugins=[channels],
         lifespan=[lifespan],

@@ -1,4 +1,4 @@
-"""The `souk` command: serve, demo, migrate, create-organizer, reindex, compact-log.
+"""The `souk` command: serve, demo, migrate, create-organizer, reindex, compact-log, move-photos.
 
 Every command builds its Settings from the environment (see README), so the same command runs
 the embedded market or the scale-out one. Errors print what to do next and exit non-zero.
@@ -72,6 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     com.set_defaults(run=cmd_compact_log)
 
+    mov = sub.add_parser(
+        "move-photos",
+        help="copy every stored photo into the other photo store (SOUK_PHOTO_STORE), to switch to it",
+        description="Copy every stored photo, every size, from one photo store to the other; the source is "
+        "never changed. Safe to re-run, to interrupt, and to run while `souk serve` runs.",
+    )
+    mov.add_argument("--to", required=True, choices=PHOTO_STORE_NAMES, help="the photo store to copy into")
+    mov.add_argument(
+        "--from",
+        dest="source",
+        choices=PHOTO_STORE_NAMES,
+        help="the photo store to copy from (default: the other one)",
+    )
+    mov.set_defaults(run=cmd_move_photos)
+
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
     mig.set_defaults(run=cmd_migrate)
 
@@ -91,19 +106,32 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_reindex(settings: Settings, _: argparse.Namespace) -> int:
     from search.engine import EngineError
-    from search.factory import open_engine
-    from server.search_source import reindex
+    from search.machine import open_search
+    from server.search_source import Indexer, reindex
 
     report = _progress_printer()
 
-    async def rebuild(_: Any) -> int:
-        engine = open_engine(settings.data_dir, settings.meili_url, settings.meili_key)
+    async def rebuild(services: Any) -> int:
+        search = open_search(
+            settings.data_dir,
+            settings.meili_url,
+            settings.meili_key,
+            lambda index, cursor: Indexer(index, services.engine, name=cursor),
+        )
         try:
-            return await reindex(engine, lambda done, total: report("items", done, total))
+            await search.start()
+            if search.indexer is None:
+                raise CliError(
+                    f"a running `souk serve` keeps the search index in {settings.search_dir} and follows every "
+                    "change by itself. To rebuild it anyway, stop the souk processes of this machine first."
+                )
+            return await reindex(
+                search.engine, lambda done, total: report("items", done, total), cursor=search.indexer.name
+            )
         except EngineError as exc:
             raise CliError(f"the search engine refused: {exc}. Check SOUK_MEILI_URL / the data dir.") from None
         finally:
-            await engine.close()
+            await search.close()
 
     count = _run(settings, rebuild)
     print(f"\nSearch index rebuilt: {count} items.")
@@ -135,6 +163,90 @@ def cmd_compact_log(settings: Settings, args: argparse.Namespace) -> int:
             "If it is a reader no longer in use, its row in log_cursor holds the log back."
         )
     return 0
+
+
+PHOTO_STORE_NAMES: tuple[str, ...] = ("disk", "database")  # SOUK_PHOTO_STORE's values
+_DATA_DIR_HINT = "Is SOUK_DATA_DIR the data dir this market's photos were uploaded to?"
+
+
+def cmd_move_photos(settings: Settings, args: argparse.Namespace) -> int:
+    """`souk move-photos --to database|disk`: see server/photos/transfer.py."""
+    from server.photos.database import DatabasePhotos
+    from server.photos.disk import DiskPhotos
+    from server.photos.storage import PhotoStorage
+    from server.photos.transfer import MoveReport, TransferFailed, list_keys, move_photos
+
+    target_name: str = args.to
+    source_name: str = args.source or next(name for name in PHOTO_STORE_NAMES if name != target_name)
+    if source_name == target_name:
+        raise CliError(f"--from and --to are both {target_name}: nothing to move")
+    if settings.is_sqlite:
+        raise CliError(
+            f"photos in the database need PostgreSQL, and SOUK_DATABASE_URL names SQLite ({settings.sqlite_path}): "
+            "with SQLite there is one machine, and its photos stay in the data dir. "
+            "Set SOUK_DATABASE_URL to the PostgreSQL database first."
+        )
+    photos_dir = settings.photos_dir
+    if source_name == "disk" and not photos_dir.is_dir():
+        raise CliError(f"there is no photo folder at {photos_dir}: nothing to move. {_DATA_DIR_HINT}")
+
+    def store(name: str) -> PhotoStorage:
+        return DiskPhotos(photos_dir) if name == "disk" else DatabasePhotos()
+
+    source, target = store(source_name), store(target_name)
+    where = {"disk": str(photos_dir), "database": f"the database {_describe_db(settings)}"}
+    report_progress = _progress_printer()
+
+    async def move(_: Any) -> MoveReport:
+        keys = await list_keys(source)
+        if not keys:
+            hint = f" {_DATA_DIR_HINT}" if source_name == "disk" else ""
+            raise CliError(f"there are no photos in {where[source_name]}: nothing to move.{hint}")
+        print(f"Copying {len(keys)} photos from {where[source_name]} to {where[target_name]} …", file=sys.stderr)
+        try:
+            return await move_photos(source, target, keys, lambda done, total: report_progress("photos", done, total))
+        except TransferFailed as exc:
+            raise CliError(
+                f"{exc}. Nothing was deleted; what was copied stays copied. Fix the cause and run the command "
+                "again: it skips what is already there."
+            ) from None
+
+    done: MoveReport = _run(settings, move)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"Photos: {done.photos}. Copied {done.copied} sizes ({_megabytes(done.copied_bytes)}), "
+        f"{done.already_there} already there ({_megabytes(done.already_bytes)}); "
+        f"{_megabytes(done.total_bytes)} in all, {done.total_bytes:,} bytes."
+    )
+    if done.differing:
+        print(
+            f"{len(done.differing)} sizes were already in {where[target_name]} with a different size or type, "
+            "and were left as they were (write-once), e.g. " + ", ".join(done.differing[:5])
+        )
+    if done.failures:
+        listed = "\n  ".join(done.failed)
+        raise CliError(
+            f"{done.failures} sizes could not be copied:\n  {listed}\nThe source is unchanged. "
+            f"Do not switch SOUK_PHOTO_STORE to {target_name} before these are resolved."
+        )
+    print(f"Every photo is now in {where[target_name]} too; {where[source_name]} is unchanged.")
+    if target_name == "database":
+        print(
+            "Next: set SOUK_PHOTO_STORE=database on every node and restart them. Then run "
+            "`souk move-photos --to database` once more: it copies the photos uploaded to the disk meanwhile."
+        )
+    else:
+        print(
+            "Next: set SOUK_PHOTO_STORE=disk and restart. Only this machine's data dir holds the photos: "
+            "run this on every node that serves with SOUK_PHOTO_STORE=disk. Then run "
+            "`souk move-photos --to disk` once more: it copies the photos uploaded to the database meanwhile."
+        )
+    return 0
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_000_000:.1f} MB"
 
 
 def _days(text: str) -> float:

@@ -26,7 +26,6 @@ On SQLite (one process by design) the jobs simply run: no connection, no polling
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import zlib
 from collections.abc import Callable, Coroutine
@@ -34,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from server.tasks import cancel_and_wait
 
 log = logging.getLogger("souk.cluster_jobs")
 
@@ -74,6 +75,7 @@ class ClusterJobs:
         self._jobs: dict[str, _Job] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._conn: Any = None  # asyncpg.Connection holding this node's locks
+        self._closing = False
 
     def add(self, name: str, start: Start, *, stop: Callable[[], None] | None = None) -> None:
         """Register a job: `start()` makes a fresh run of it, `stop()` (if given) ends a run gracefully."""
@@ -93,10 +95,9 @@ class ClusterJobs:
 
     async def close(self) -> None:
         """Stop this node's jobs gracefully, then release their locks for another node."""
+        self._closing = True  # the watcher ends even if a cancellation is lost (server/tasks.py)
         if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await cancel_and_wait([self._watcher])
         for job in self._jobs.values():
             if job.task is not None and job.stop is not None:
                 job.stop()
@@ -106,7 +107,7 @@ class ClusterJobs:
     # -- PostgreSQL -----------------------------------------------------------------------------
 
     async def _watch(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await self._poll()
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -173,12 +174,10 @@ class ClusterJobs:
 
     async def _end_all(self, cancel: list[_Job]) -> None:
         """Cancel the runs of `cancel`, wait for every run to end and forget them."""
-        for job in cancel:
-            if job.task is not None:
-                job.task.cancel()
-        tasks = [job.task for job in self._jobs.values() if job.task is not None]
-        if tasks:
-            await asyncio.wait(tasks)
+        await cancel_and_wait([job.task for job in cancel if job.task is not None])
+        stopping = [job.task for job in self._jobs.values() if job.task is not None]
+        if stopping:
+            await asyncio.wait(stopping)  # the ones asked to stop gracefully finish their work
         for job in self._jobs.values():
             if job.task is not None:
                 self._ended(job)

@@ -39,14 +39,25 @@ class Indexer(search_indexer.Indexer):
     """The search indexer reading Souk's items."""
 
     def __init__(
-        self, engine: SearchEngine, db: Engine[Any], *, poll_seconds: float = 1.0, batch: int = search_indexer.BATCH
+        self,
+        engine: SearchEngine,
+        db: Engine[Any],
+        *,
+        poll_seconds: float = 1.0,
+        batch: int = search_indexer.BATCH,
+        name: str = search_indexer.CURSOR_NAME,
     ) -> None:
-        super().__init__(engine, db, SOURCE, poll_seconds=poll_seconds, batch=batch)
+        super().__init__(engine, db, SOURCE, poll_seconds=poll_seconds, batch=batch, name=name)
 
 
-async def reindex(engine: SearchEngine, progress: Callable[[int, int], None] | None = None) -> int:
+async def reindex(
+    engine: SearchEngine,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    cursor: str = search_indexer.CURSOR_NAME,
+) -> int:
     """Rebuild the whole index from the tables (`souk reindex`); returns documents indexed."""
-    return await search_indexer.reindex(engine, SOURCE, progress)
+    return await search_indexer.reindex(engine, SOURCE, progress, cursor=cursor)
 
 
 async def item_documents(item_ids: Iterable[str]) -> tuple[list[ItemDocument], list[str]]:
@@ -80,10 +91,20 @@ def to_document(row: dict[str, Any]) -> ItemDocument:
         hashtags=tuple(json.loads(row["hashtags"])),
         tag_keys=tuple(json.loads(row["tag_keys"])),
         causes=tuple(json.loads(row["causes"])),
-        state=row["state"],
+        state=availability(row),
         price=int(row["price"]),
         currency=row["currency"],
         created_at=int(utc(row["created_at"]).timestamp()),
         photo=photo_view(photos[0]).thumb if photos else None,
         hidden=bool(row["hidden"]) or bool(row["stall_hidden"]),
     )
+
+
+def availability(row: dict[str, Any]) -> str:
+    """The state search knows an item by: holds are per unit, so an item with units left beyond
+    its holds is "available" (found by the default available-only search) and reads "reserved"
+    only while its holds cover every unit left."""
+    if row["state"] == "sold":
+        return "sold"
+    held, left = int(row.get("held") or 0), int(row["quantity"])
+    return "reserved" if held > 0 and held >= left else "available"

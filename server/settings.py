@@ -167,10 +167,6 @@ class Settings:
                 "SOUK_WORKERS > 1 needs SOUK_REDIS_URL: without Redis each worker only sees its own "
                 "messages and live updates"
             )
-        if self.workers > 1 and not self.meili_url:
-            raise SettingsError(
-                "SOUK_WORKERS > 1 needs SOUK_MEILI_URL: the embedded search index belongs to one process"
-            )
         if self.workers > 1 and self.is_sqlite:
             raise SettingsError("SOUK_WORKERS > 1 needs PostgreSQL in SOUK_DATABASE_URL")
 

@@ -50,6 +50,8 @@ class Device(Table, tablename="device"):
     # Keyed hash of the client address it was created from (never the address itself): lets a
     # block follow a visitor who takes a fresh device token from the same place.
     address_key = Varchar(length=64, default="")
+    # The first name the visitor chose to be called by in chats ("" = "Visitor A64B").
+    first_name = Varchar(length=40, default="")
 
 
 class AuthToken(Table, tablename="auth_token"):
@@ -104,6 +106,7 @@ class Invite(Table, tablename="invite"):
     created_at = Timestamptz(default=TimestamptzNow())
     used_by = ForeignKey(references=Account, null=True)
     used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)  # the organizer took it back before it was used
 
 
 class Stall(Table, tablename="stall"):
@@ -119,6 +122,7 @@ class Stall(Table, tablename="stall"):
     store_tag_key = Varchar(length=64)
     read_receipts = Boolean(default=True)  # the vendor may keep "read" from visitors
     hidden = Boolean(default=False)
+    default_cause = Varchar(length=64, default="")  # a cause's tag key: credited on items naming none
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -140,7 +144,8 @@ class Item(Table, tablename="item"):
     photo_keys = Text(default="[]")  # JSON: content keys of photos, in display order
     state = Varchar(length=16, default="available")  # available | reserved | sold
     reserved_until = Timestamptz(null=True, default=None)
-    reserved_for = UUID(null=True, default=None)  # a visitor device, if reserved for one
+    reserved_for = UUID(null=True, default=None)  # unused since per-unit holds (item_hold)
+    held = Integer(default=0)  # units on hold for visitors: the sum of this item's item_hold rows
     hidden = Boolean(default=False)
     deleted_at = Timestamptz(null=True, default=None)
     version = Integer(default=1)
@@ -155,6 +160,19 @@ class ItemTag(Table, tablename="item_tag"):
     event = ForeignKey(references=Event)
     tag_key = Varchar(length=64, index=True)
     tag = Varchar(length=64)
+
+
+class ItemHold(Table, tablename="item_hold"):
+    """Some units of an item held for a visitor (or by the vendor) until a time; the item reads
+    "reserved" only while its holds cover every unit left. Gone once released, sold or lapsed."""
+
+    id = UUID(primary_key=True)  # a client may choose it offline
+    event = ForeignKey(references=Event, index=True)
+    item = ForeignKey(references=Item, index=True)
+    device = UUID(null=True, default=None)  # the visitor it is held for, if any
+    quantity = Integer(default=1)
+    until = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Photo(Table, tablename="photo"):
@@ -195,6 +213,8 @@ class Sale(Table, tablename="sale"):
     causes = Text(default="[]")  # JSON snapshot at sale time
     sold_at = Timestamptz(default=TimestamptzNow())
     recorded_by = ForeignKey(references=Account, null=True)
+    holds = Text(default="[]")  # JSON: the holds this sale used up, so an undo can give them back
+    undone_at = Timestamptz(null=True, default=None)  # the vendor undid it: counts nowhere any more
 
 
 class Conversation(Table, tablename="conversation"):
@@ -307,6 +327,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Stall,
     Item,
     ItemTag,
+    ItemHold,
     Photo,
     PhotoBlob,
     Sale,

@@ -40,7 +40,8 @@ async def compact_log(
     `readers` names the kinds of entry each log reader handles. A reader's cursor may lag behind
     entries it ignores (it skips them in bulk, see `LogReader.skip_ahead`); for a reader named
     here the limit is its first unhandled entry of its own kinds, and its cursor is moved up to
-    the new floor, so it does not mistake compaction for having fallen behind. A reader not
+    the new floor, so it does not mistake compaction for having fallen behind. A cursor named
+    `reader@place` (one per machine, like the search indexes) belongs to `reader`. A reader not
     named here limits compaction to its cursor.
 
     One write transaction that also holds the log head (as writers do), so a pull sees either
@@ -71,6 +72,7 @@ async def compact_log(
 
 async def _reach(name: str, seq: int, kinds: Mapping[str, Sequence[str]], target: int) -> int:
     """How far compaction may go for this reader: up to just before its first unhandled entry."""
+    name = name if name in kinds else name.partition("@")[0]
     if name not in kinds:
         return seq
     if seq >= target:

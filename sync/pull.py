@@ -1,13 +1,18 @@
 """Pull: a device asks "what changed in this event since my cursor?" and gets current state.
 
-- First pull (no cursor): a snapshot of the event in pages (event, causes, stalls, then items
-  by id), ending at the log position read *before* the snapshot began; the log is then
-  followed from there, so a change made during the snapshot is sent again rather than lost.
+- First pull (no cursor): a snapshot of the event in pages (the feed decides the order: the
+  records it begins with, then its paged records, each page at most `limit` of them), taken
+  after reading the log position; the last snapshot page also carries the log from that
+  position to the head (the catch-up), so a change made during the snapshot is sent again
+  rather than lost, and a full pull ends with `has_more: false` without an extra round trip.
 - Later pulls: the change log after the cursor, in the caller's scopes only (the event; chat
   adds the caller's own conversations), reduced to the current state of each changed entity.
   Deleted or hidden entities come as tombstones (`op: "delete"`).
-- A cursor below the compaction floor (`sync.compact`) answers `reset: true`: start again
+- A cursor below the compaction floor (`sync.compact`), or a snapshot position the feed
+  cannot continue (one issued for another record format), answers `reset: true`: start again
   without a cursor.
+- `limit` (records a page) must be within 1..MAX_LIMIT: anything else is refused (SyncInvalid
+  naming `limit`), never silently clamped.
 
 This module is the protocol only: cursors, the snapshot's paging, following the log in the
 caller's scopes and reducing it to one record per entity. What a record holds, and which scopes
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sync.cursor import Cursor, decode, encode
+from sync.errors import SyncInvalid
 from sync.tables import ChangeLog, LogHead
 
 DEFAULT_LIMIT = 500
@@ -49,6 +55,15 @@ class PullResult:
     changes: list[Change] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SnapshotPage:
+    """Paged snapshot records and where the next page starts (`after`, opaque to the library,
+    kept in the cursor); `after` None: these were the snapshot's last records."""
+
+    changes: list[Change]
+    after: str | None
+
+
 class Feed(Protocol):
     """One caller's view of one feed (an event): what the application provides to a pull."""
 
@@ -60,8 +75,9 @@ class Feed(Protocol):
         """The records a snapshot begins with (before its paged ones)."""
         ...
 
-    async def snapshot_page(self, after: str, limit: int) -> list[Change]:
-        """Up to `limit` paged records after the one with id `after` ("" = from the start), by id."""
+    async def snapshot_page(self, after: str, limit: int) -> SnapshotPage | None:
+        """Up to `limit` paged records from position `after` ("" = from the start), in the feed's
+        order; None when `after` is not a position this feed issued (the pull answers reset)."""
         ...
 
     async def current(self, ids: dict[str, list[str]]) -> dict[tuple[str, str], Change]:
@@ -78,7 +94,8 @@ async def pull(
 ) -> PullResult:
     """The next page of `feed` for a caller at `cursor_token` (None: start with a snapshot);
     cursors are signed with `key` and bound to `feed_id`."""
-    limit = max(1, min(limit, MAX_LIMIT))
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SyncInvalid(f"limit must be between 1 and {MAX_LIMIT} records a page", field="limit")
     if not cursor_token:
         head, _ = await _log_bounds()
         return await _snapshot_page(feed, Cursor(feed_id, head, ""), key, limit)
@@ -94,15 +111,22 @@ async def pull(
 
 async def _snapshot_page(feed: Feed, cursor: Cursor, key: bytes, limit: int) -> PullResult:
     changes: list[Change] = []
-    if cursor.snapshot_after == "":
+    after = cursor.snapshot_after or ""
+    if after == "":
         changes += await feed.snapshot_start()
-    page = await feed.snapshot_page(cursor.snapshot_after or "", limit)
-    changes += page
-    if len(page) == limit:
-        next_cursor = Cursor(cursor.event_id, cursor.seq, page[-1].id)
-    else:
-        next_cursor = Cursor(cursor.event_id, cursor.seq)  # snapshot done: follow the log
-    return PullResult(encode(next_cursor, key), has_more=True, snapshot=True, changes=changes)
+    page = await feed.snapshot_page(after, limit)
+    if page is None:
+        return PullResult(cursor="", has_more=True, reset=True)
+    changes += page.changes
+    if page.after is not None:
+        next_cursor = Cursor(cursor.event_id, cursor.seq, page.after)
+        return PullResult(encode(next_cursor, key), has_more=True, snapshot=True, changes=changes)
+    # The snapshot is complete: catch up on the log since it began, in the same answer.
+    head, _ = await _log_bounds()
+    tail = await _log_page(feed, Cursor(cursor.event_id, cursor.seq), head, key, limit, await feed.scopes())
+    if tail.reset:
+        return tail  # the log was compacted past the snapshot's start while it was being read
+    return PullResult(tail.cursor, has_more=tail.has_more, snapshot=True, changes=changes + tail.changes)
 
 
 async def _log_page(feed: Feed, cursor: Cursor, head: int, key: bytes, limit: int, scopes: Sequence[str]) -> PullResult:

@@ -40,7 +40,9 @@ Conflict rules (enforced by the server's domain functions, identical for REST an
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,10 +54,12 @@ from piccolo.engine.postgres import PostgresEngine
 
 from sync.errors import SyncConflict, SyncError, SyncForbidden, SyncInvalid
 from sync.log import Publisher, step, unit_of_work
-from sync.plain import plain
+from sync.plain import json_text, plain
 from sync.tables import MutationResult, SyncClient
+from sync.transactions import lost_lock_race
 
 MAX_BATCH = 100
+LOCK_RACE_RETRIES = 4
 
 
 @dataclass(frozen=True)
@@ -133,33 +137,65 @@ async def push(
     request: PushRequest,
 ) -> PushResult:
     """Apply the batch in one write transaction, each mutation a step that fails alone, so a
-    phone's whole queue costs one commit (one fsync) instead of one per mutation."""
+    phone's whole queue costs one commit (one fsync) instead of one per mutation.
+
+    On PostgreSQL two batches (or a batch and a sale) may lock the same items in opposite
+    orders; the database then aborts one of them. That is not the client's problem: what came
+    before the lost mutation is committed (which frees its locks), and the rest is applied again
+    in a new transaction, a few times at most, before the failure reaches the client.
+    """
     _check_batch(request)
     await _claim_client(request.client_id, caller)
     results: list[Outcome] = []
+    pending = list(request.mutations)
+    for attempt in range(LOCK_RACE_RETRIES + 1):
+        done, last, stopped = await _apply(engine, publish, handlers, context, request.client_id, pending)
+        results.extend(done)
+        pending = pending[len(done) :]
+        if stopped is None:
+            return PushResult(last_mutation_id=last, results=results)
+        if not lost_lock_race(stopped) or attempt == LOCK_RACE_RETRIES:
+            raise stopped
+        await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # let the winner commit
+    raise AssertionError("unreachable")
+
+
+async def _apply(
+    engine: Engine[Any],
+    publish: Publisher | None,
+    handlers: Handlers[C],
+    context: C,
+    client_id: UUID,
+    mutations: Sequence[Mutation],
+) -> tuple[list[Outcome], int, Exception | None]:
+    """One write transaction over `mutations`: (outcomes committed, last id, why it stopped early)."""
+    results: list[Outcome] = []
     stopped: Exception | None = None
-    async with unit_of_work(engine, publish):
-        # Two tabs pushing one outbox at once: the second waits here for the first to commit.
-        await _lock_client(engine, request.client_id)
-        # The row lock makes this batch the client's only writer, so its bookkeeping is kept here
-        # and written once at the end instead of read and written again for every mutation.
-        first = last = await _last_processed(request.client_id)
-        outcomes: list[Outcome] = []
-        for mutation in request.mutations:
-            try:
-                outcome, fresh = await _process(engine, handlers, context, request.client_id, last, mutation)
-            except Exception as exc:  # a gap, a "wait" (429) or a failure: what came before stays applied
-                stopped = exc
-                break
-            results.append(outcome)
-            if fresh:
-                outcomes.append(outcome)
-                last = outcome.id
-        if last != first:
-            await _remember(request.client_id, last, outcomes)
-    if stopped is not None:
-        raise stopped
-    return PushResult(last_mutation_id=last, results=results)
+    try:
+        async with unit_of_work(engine, publish):
+            # Two tabs pushing one outbox at once: the second waits here for the first to commit.
+            await _lock_client(engine, client_id)
+            # The row lock makes this batch the client's only writer, so its bookkeeping is kept
+            # here and written once at the end instead of read and written for every mutation.
+            first = last = await _last_processed(client_id)
+            outcomes: list[Outcome] = []
+            for mutation in mutations:
+                try:
+                    outcome, fresh = await _process(engine, handlers, context, client_id, last, mutation)
+                except Exception as exc:  # a gap, a "wait" (429) or a failure: what came before stays applied
+                    stopped = exc
+                    break
+                results.append(outcome)
+                if fresh:
+                    outcomes.append(outcome)
+                    last = outcome.id
+            if last != first:
+                await _remember(client_id, last, outcomes)
+    except Exception as exc:
+        if not lost_lock_race(exc):
+            raise
+        return [], 0, exc  # the whole transaction was rolled back
+    return results, last, stopped
 
 
 def _check_batch(request: PushRequest) -> None:
@@ -233,7 +269,7 @@ async def _remember(client_id: UUID, last: int, outcomes: Sequence[Outcome]) -> 
                 status=outcome.status,
                 reason=outcome.reason,
                 field=outcome.field,
-                data=json.dumps(outcome.data, default=str),
+                data=json_text(outcome.data),
             )
             for outcome in outcomes
         )

@@ -54,3 +54,20 @@ async def savepoint(engine: Engine[Any]) -> AsyncIterator[None]:
         await step.rollback_to()
         raise
     await step.release()
+
+
+# SQLSTATEs of a transaction the database aborted to break a lock cycle (PostgreSQL's
+# deadlock_detected) or a serialization conflict: running the same work again is the fix.
+LOCK_RACE_STATES = frozenset({"40P01", "40001"})
+
+
+def lost_lock_race(exc: BaseException) -> bool:
+    """Whether the database aborted this work only because a concurrent writer won a lock race."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain of causes is short; never follow a cycle for ever
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) in LOCK_RACE_STATES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

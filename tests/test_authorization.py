@@ -24,8 +24,9 @@ VENDOR_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/stalls/{code}/items", {"title": "Jam", "price": 300}),
     ("PATCH", "/api/items/{item}", {"title": "New title"}),
     ("POST", "/api/items/{item}/reserve", {"minutes": 10}),
-    ("POST", "/api/items/{item}/release", None),
+    ("POST", "/api/items/{item}/release", {}),
     ("POST", "/api/items/{item}/sell", {"quantity": 1}),
+    ("POST", "/api/items/{item}/sales/{sale}/undo", None),
     ("DELETE", "/api/items/{item}", None),
 ]
 ORGANIZER_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -37,12 +38,17 @@ ORGANIZER_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/events/{event}/kiosk-tokens/{token}", None),
     ("POST", "/api/items/{item}/hidden", {"hidden": True}),
     ("POST", "/api/stalls/{code}/hidden", {"hidden": True}),
+    ("PATCH", "/api/stalls/{code}/place", {"number": "B7"}),
+    ("PATCH", "/api/events/{event}/causes/{cause}", {"name": "Renamed cause"}),
+    ("DELETE", "/api/events/{event}/invites/{invite}", None),
+    ("POST", "/api/items/{item}/cause", {"cause": "#FoodBank"}),
 ]
 # Only the conversation's visitor and the stall's vendor; everyone else gets 404 (no probing).
 CHAT_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/conversations/{conversation}/messages", {"message_id": "{uuid}", "body": "hi"}),
     ("POST", "/api/conversations/{conversation}/read", {"up_to_seq": 1}),
     ("POST", "/api/conversations/{conversation}/reserve", {"item_id": "{item}"}),
+    ("POST", "/api/conversations/{conversation}/release", {"item_id": "{item}"}),
     ("POST", "/api/conversations/{conversation}/block", {"blocked": True}),
 ]
 # Open by design: signing in, getting a visitor token, joining with an invite code.
@@ -60,6 +66,7 @@ SELF_ROUTES = {
     ("POST", "/api/sync/pull"),
     ("POST", "/api/sync/push"),
     ("POST", "/api/devices/resume-code"),  # a visitor's own identity
+    ("PUT", "/api/devices/me/name"),  # a visitor's own first name (tests/test_visitor_names.py)
     ("POST", "/api/quick-replies"),  # a vendor's own list (tests/test_chat.py)
     ("DELETE", "/api/quick-replies/{reply}"),
     ("POST", "/api/conversations"),  # a visitor opens their own (vendors get 403: tests/test_chat.py)
@@ -75,11 +82,14 @@ def _template(path: str) -> str:
     return (
         path.replace("{code:str}", "{code}")
         .replace("{item_id:uuid}", "{item}")
+        .replace("{sale_id:uuid}", "{sale}")
         .replace("{event:str}", "{event}")
         .replace("{conversation_id:uuid}", "{conversation}")
         .replace("{reply_id:uuid}", "{reply}")
         .replace("{message_id:uuid}", "{message}")
         .replace("{token_id:str}", "{token}")
+        .replace("{cause_id:uuid}", "{cause}")
+        .replace("{invite_code:str}", "{invite}")
         .rstrip("/")
         or "/"
     )
@@ -124,7 +134,11 @@ async def test_vendor_routes_refuse_others(
     client: httpx.AsyncClient, world: World, method: str, route: str, body: dict[str, Any] | None
 ) -> None:
     item = await _item(client, world)
-    path = route.format(code=world.stall["code"], item=item, event="ripe-jan")
+    sale = ""
+    if "{sale}" in route:
+        sold = await client.post(f"/api/items/{item}/sell", json={"quantity": 1}, headers=world.vendor)
+        sale = str(sold.json()["sale"]["id"])
+    path = route.format(code=world.stall["code"], item=item, event="ripe-jan", sale=sale)
     before = await _log_size()
     for headers, status in (({}, 401), (world.visitor, 403), (world.other_vendor, 403), (world.organizer, 403)):
         r = await client.request(method, path, json=body, headers=headers)
@@ -141,7 +155,16 @@ async def test_organizer_routes_refuse_others(
 ) -> None:
     item = await _item(client, world)
     token = await _kiosk_token_id(client, world) if "{token}" in route else ""
-    path = route.format(event="ripe-jan", item=item, code=world.stall["code"], token=token)
+    cause = invite = ""
+    if "{cause}" in route or route.endswith("/cause"):
+        made = await client.post(
+            "/api/events/ripe-jan/causes", json={"name": "Food Bank", "tag": "#FoodBank"}, headers=world.organizer
+        )
+        cause = str(made.json()["id"])
+    if "{invite}" in route:
+        made = await client.post("/api/events/ripe-jan/invites", json={}, headers=world.organizer)
+        invite = made.json()["codes"][0]
+    path = route.format(event="ripe-jan", item=item, code=world.stall["code"], token=token, cause=cause, invite=invite)
     before = await _log_size()
     for headers, status in (({}, 401), (world.visitor, 403), (world.vendor, 403), (world.other_organizer, 403)):
         r = await client.request(method, path, json=body, headers=headers)
@@ -205,7 +228,7 @@ async def test_chat_routes_refuse_outsiders(
         r = await client.request(method, path, json=payload, headers=headers)
         assert r.status_code in (status if isinstance(status, tuple) else (status,)), (headers, r.text)
     assert await _log_size() == before
-    owner = world.vendor if route.endswith(("reserve", "block")) else world.visitor
+    owner = world.vendor if route.endswith(("reserve", "release", "block")) else world.visitor
     if route.endswith("/read"):
         await client.post(
             f"/api/conversations/{conversation}/messages",

@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from server.domain.reservations import sweep
-from server.tables import Item, Message
+from server.tables import ItemHold, Message
 from tests.conftest import World, bearer
 
 
@@ -121,7 +121,8 @@ async def test_reserve_for_this_visitor_then_lapse(client: httpx.AsyncClient, ap
     r = await client.post(url, json={"item_id": item["id"]}, headers=world.vendor)
     assert r.status_code == 200, r.text
     held = r.json()
-    assert held["state"] == "reserved"
+    # Holds are per unit: one of the 3 is held, the other 2 stay on sale.
+    assert (held["state"], held["held"], held["quantity"]) == ("available", 1, 3)
     until = datetime.fromisoformat(held["reserved_until"])
     assert timedelta(minutes=29) < until - datetime.now(UTC) <= timedelta(minutes=30)
     thread = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=world.visitor)).json()
@@ -131,9 +132,10 @@ async def test_reserve_for_this_visitor_then_lapse(client: httpx.AsyncClient, ap
     assert isinstance(provider, Provide)
     market = provider.dependency()
     assert await sweep(market) == 0
-    await Item.update({Item.reserved_until: datetime.now(UTC) - timedelta(seconds=1)}).where(Item.id == item["id"])
+    await ItemHold.update({ItemHold.until: datetime.now(UTC) - timedelta(seconds=1)}).where(ItemHold.item == item["id"])
     assert await sweep(market) == 1
-    assert (await client.get(f"/api/items/{item['id']}")).json()["state"] == "available"
+    after = (await client.get(f"/api/items/{item['id']}")).json()
+    assert (after["state"], after["held"], after["reserved_until"]) == ("available", 0, None)
     thread = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=world.visitor)).json()
     assert "lapsed" in thread[-1]["body"]
     assert await sweep(market) == 0

@@ -15,7 +15,7 @@ from search.engine import EngineError
 from server.search_source import Indexer, item_documents, reindex
 from server.tables import Item, LogCursor
 from sync.reader import HandlerFailed
-from tests.conftest import World
+from tests.conftest import EVENT_BODY, World
 
 TITLES = [
     ("Vintage leather jacket", "Soft 70s #Vintage leather", 6500),
@@ -56,9 +56,10 @@ async def test_typos_prefixes_tags_and_filters(client: httpx.AsyncClient, app: L
     assert {h["id"] for h in (await _search(client, q="#handmade"))["hits"]} == {ids["Ceramic mug"]}
     cheap = await _search(client, q="leather", price_max=3000)
     assert [h["id"] for h in cheap["hits"]] == [ids["Leather belt"]]
-    by_price = await _search(client, sort="price_asc")
+    by_price = await _search(client, sort="price_asc", facets="true")
     assert [h["price"] for h in by_price["hits"]] == sorted(p for _, _, p in TITLES)
     assert by_price["total"] == 5 and by_price["facets"]["state"]["available"] == 5
+    assert (await _search(client, sort="price_asc"))["facets"] == {}  # only computed when asked for
     # A sale turns the mug sold: gone from the default (available) results, found on request.
     await client.post(f"/api/items/{ids['Ceramic mug']}/sell", json={"quantity": 2}, headers=world.vendor)
     await client.delete(f"/api/items/{ids['Leather belt']}", headers=world.vendor)
@@ -149,3 +150,56 @@ async def test_indexer_killed_midway_catches_up(
     documents, gone = await item_documents([first["id"]])
     assert documents == [] and gone == [first["id"]]
     await engine.close()
+
+
+async def test_a_short_word_with_a_typo_gets_the_relaxed_second_pass(
+    client: httpx.AsyncClient, app: Litestar, world: World
+) -> None:
+    ids = await _seed(client, world)
+    await app.state.indexer.catch_up()
+    loose = await _search(client, q="hony")
+    assert [h["id"] for h in loose["hits"]] == [ids["Wildflower honey"]]
+    assert loose["total"] == 1 and loose["relaxed"] is True
+    assert loose["corrections"] == {"hony": "honey"} and loose["showing_for"] == "honey"
+    strict = await _search(client, q="honey")
+    assert strict["relaxed"] is False and strict["corrections"] == {} and strict["showing_for"] == ""
+    off = await _search(client, q="hony", relax="false")
+    assert off["total"] == 0 and off["relaxed"] is False
+    bad = await client.get("/api/events/ripe-jan/search", params={"q": "hony", "relax": "maybe"})
+    assert 400 <= bad.status_code < 500 and "relax" in bad.text
+
+
+async def test_totals_are_true_and_pages_reach_every_match(
+    client: httpx.AsyncClient, app: Litestar, world: World
+) -> None:
+    for n in range(7):
+        r = await client.post(
+            f"/api/stalls/{world.stall['code']}/items",
+            json={"title": f"River mug {n}", "hashtags": ["#RiverRescue"], "price": 100 + n, "quantity": 1},
+            headers=world.vendor,
+        )
+        assert r.status_code == 201, r.text
+    await app.state.indexer.catch_up()
+    seen: list[str] = []
+    for offset in range(0, 7, 3):
+        page = await _search(client, tag="RiverRescue", limit=3, offset=offset)
+        assert page["total"] == 7 and page["offset"] == offset
+        seen += [h["id"] for h in page["hits"]]
+    assert len(seen) == 7 == len(set(seen))
+
+
+async def test_an_event_is_searchable_by_slug_or_id_and_an_unknown_one_is_404_until_it_exists(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The route remembers event ids by slug (a slug never changes): found events only, so
+    a slug asked for before its event exists answers 404, then works once it is created."""
+    later = {**EVENT_BODY, "name": "Ripe Market — February", "slug": "ripe-feb", "hashtag": "#RipeMarketFeb"}
+    for _ in range(2):
+        assert (await client.get("/api/events/ripe-feb/search", params={"q": "honey"})).status_code == 404
+    created = await client.post("/api/events", json=later, headers=world.organizer)
+    assert created.status_code == 201, created.text
+    for name in ("ripe-feb", created.json()["id"], "ripe-feb"):
+        answer = await client.get(f"/api/events/{name}/search", params={"q": "honey"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["total"] == 0
+    assert (await _search(client, q="honey"))["total"] == 0  # the other event still resolves to itself

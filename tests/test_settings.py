@@ -62,6 +62,13 @@ def test_photos_live_in_the_database_on_postgresql_unless_told_otherwise() -> No
     assert Settings.from_env({"SOUK_DATABASE_URL": url, "SOUK_PHOTO_STORE": "disk"}).photo_store == "disk"
 
 
+def test_several_workers_on_postgresql_need_no_search_server() -> None:
+    # Each machine keeps its own embedded index (search/machine.py); Meilisearch is optional.
+    env = {"SOUK_WORKERS": "4", "SOUK_REDIS_URL": "redis://x", "SOUK_DATABASE_URL": "postgres://souk@db/souk"}
+    settings = Settings.from_env(env)
+    assert settings.workers == 4 and settings.meili_url is None
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -70,7 +77,7 @@ def test_photos_live_in_the_database_on_postgresql_unless_told_otherwise() -> No
         ({"SOUK_DATABASE_URL": "mysql://x"}, "SOUK_DATABASE_URL"),
         ({"SOUK_BASE_URL": "market.example.org"}, "SOUK_BASE_URL"),
         ({"SOUK_WORKERS": "4"}, "SOUK_REDIS_URL"),
-        ({"SOUK_WORKERS": "4", "SOUK_REDIS_URL": "redis://x"}, "SOUK_MEILI_URL"),
+        ({"SOUK_WORKERS": "4", "SOUK_REDIS_URL": "redis://x"}, "PostgreSQL"),
         ({"SOUK_WORKERS": "4", "SOUK_REDIS_URL": "redis://x", "SOUK_MEILI_URL": "http://m"}, "PostgreSQL"),
         ({"SOUK_DEBUG": "maybe"}, "SOUK_DEBUG"),
         ({"SOUK_PUSH_CONTACT": "ops@example.org"}, "SOUK_PUSH_CONTACT"),

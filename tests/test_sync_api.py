@@ -12,6 +12,7 @@ from litestar import Litestar
 from server.tables import ChangeLog, Item, Sale
 from sync.compact import compact_log
 from tests.conftest import World
+from tests.replica_rules import replica_of
 
 
 async def _pull_all(
@@ -33,22 +34,6 @@ async def _pull_all(
             return changes, str(cursor), calls
 
 
-def _replica(changes: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Apply pulled records the way a client does: newest version wins, deletes remove."""
-    state: dict[tuple[str, str], dict[str, Any]] = {}
-    versions: dict[tuple[str, str], int] = {}
-    for c in changes:
-        key = (c["entity"], c["id"])
-        if c["entity"] != "totals" and versions.get(key, -1) > c["version"]:
-            continue
-        versions[key] = c["version"]
-        if c["op"] == "delete":
-            state.pop(key, None)
-        else:
-            state[key] = c["data"]
-    return state
-
-
 async def _items(client: httpx.AsyncClient, world: World, n: int) -> list[str]:
     ids = []
     for i in range(n):
@@ -65,7 +50,7 @@ async def test_snapshot_in_pages_then_the_log(client: httpx.AsyncClient, world: 
     ids = await _items(client, world, 7)
     changes, cursor, calls = await _pull_all(client, world.visitor, limit=3)
     assert calls >= 3
-    replica = _replica(changes)
+    replica = replica_of(changes)
     assert {k[1] for k in replica if k[0] == "item"} == set(ids)
     assert ("event", world.event["id"]) in replica
     assert {k[1] for k in replica if k[0] == "stall"} == {world.stall["id"], world.other_stall["id"]}
@@ -81,7 +66,7 @@ async def test_snapshot_in_pages_then_the_log(client: httpx.AsyncClient, world: 
     assert by_id[("item", ids[0])]["data"]["price"] == 999
     assert by_id[("item", ids[1])]["op"] == "delete" and by_id[("item", ids[1])]["data"] is None
     assert by_id[("totals", world.event["id"])]["data"]["sales"] == 1
-    final = _replica(changes + more)
+    final = replica_of(changes + more)
     assert ("item", ids[1]) not in final and final[("item", ids[2])]["quantity"] == 1
 
 

@@ -63,7 +63,7 @@ async def _mixed_requests(client: httpx.AsyncClient, world: World, rounds: int) 
 async def test_steady_state_requests_open_no_connection(
     app: Litestar, client: httpx.AsyncClient, world: World, db: Settings
 ) -> None:
-    await _mixed_requests(client, world, 2)  # warm-up: every route's first use
+    await _mixed_requests(client, world, 6)  # warm-up: every route's first use, and the pool at its working size
     if db.is_sqlite:
         from server.tables import Item
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 # Runs in every document before its own scripts: records, in ms since navigation start, when the
 # stall page became usable, when the app started, drew the stall from its replica and synced.
+# "Usable": the whole item list, every price in the phone's locale's form (never the server's
+# "4.50 GBP"), and a visible, enabled "Message the seller" link drawn by the app's stylesheet (a
+# button, not a bare inline link). Once a stall page links no render-blocking file, nothing else
+# guarantees those at parse time, so they are checked. "dom_painted" is the end of the frame
+# after that: the list painted, not only parsed.
 MARKS_SCRIPT = """(() => {
   if (window !== window.top || !location.pathname.startsWith("/s/")) return;
   const marks = (window.__bench = {});
@@ -15,13 +20,18 @@ MARKS_SCRIPT = """(() => {
     const link = [...section.querySelectorAll(".actions a, .actions button")]
       .find((el) => el.textContent.trim() === "Message the seller");
     if (!link || link.disabled || link.getAttribute("aria-disabled") === "true") return false;
+    if ([...section.querySelectorAll(".price")].some((p) => /\\d [A-Z]{3}$/.test(p.textContent.trim()))) return false;
     const box = link.getBoundingClientRect();
     const style = getComputedStyle(link);
-    return box.width > 0 && box.height > 0 && style.visibility !== "hidden" && style.pointerEvents !== "none";
+    return box.width > 0 && box.height > 0 && style.visibility !== "hidden" && style.pointerEvents !== "none"
+      && style.display !== "inline";
   };
   const check = () => {
     const section = document.querySelector("main section.stall");
-    if (marks.dom === undefined && section && usable(section)) marks.dom = now();
+    if (marks.dom === undefined && section && usable(section)) {
+      marks.dom = now();
+      requestAnimationFrame(() => setTimeout(() => { marks.dom_painted = now(); }, 0));
+    }
     if (marks.app === undefined && document.body?.dataset.view) marks.app = now();
     if (marks.app_view === undefined && section && !section.dataset.event && usable(section)) marks.app_view = now();
     if (marks.synced === undefined && document.body?.dataset.synced === "yes") marks.synced = now();

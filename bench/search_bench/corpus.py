@@ -4,6 +4,7 @@ of 300 real stalls, indexed with `EmbeddedEngine.index`; the demo market, indexe
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from harness.data import copy_database, demo_database, first_event_slug, load_de
 
 from search.documents import ItemDocument
 from search.embedded import EmbeddedEngine
+from search.machine import INDEX_ID_FILE, MACHINE_CURSOR_PREFIX
 from search_bench.synthetic import event_with_stalls, make_documents
 from server.domain import events
 from server.search_source import item_documents, reindex
 from server.tables import Item
+from sync.reader import log_head
+from sync.tables import LogCursor
 
 
 @dataclass
@@ -44,6 +48,8 @@ async def prepare_synthetic(data_dir: Path, count: int) -> Corpus:
         await search.index(docs[start : start + 10_000])
     build = time.perf_counter() - started
     await search.close()
+    async with running(market):
+        await adopt_index(market.settings.search_dir)
     return Corpus(
         label=f"{count:,} synthetic items, one event of 300 stalls",
         data_dir=data_dir,
@@ -74,6 +80,7 @@ async def prepare_demo(data_dir: Path, reuse: Path | None) -> Corpus:
         indexed = await reindex(search)
         build = time.perf_counter() - started
         await search.close()
+        await adopt_index(market.settings.search_dir)
         ids = [str(r["id"]) for r in await Item.select(Item.id).where(Item.deleted_at.is_null())]
         docs, _ = await item_documents(ids)
     return Corpus(
@@ -86,3 +93,16 @@ async def prepare_demo(data_dir: Path, reuse: Path | None) -> Corpus:
         build_label="search.indexer.reindex: database rows -> documents -> index, commits of 500",
         stall_ids={d.stall_code: d.stall_id for d in docs},
     )
+
+
+async def adopt_index(folder: Path) -> None:
+    """Make `souk serve` keep the index built here instead of rebuilding it from the tables.
+
+    A folder without an index id is a new index to the server's writer (`search.machine`):
+    it clears it and indexes the item rows, of which the synthetic corpus has none, so every
+    search would find nothing. With an id and its cursor at the log head, the server adopts
+    the folder as it is and only follows later changes (there are none).
+    """
+    index_id = uuid.uuid4().hex
+    (folder / INDEX_ID_FILE).write_text(index_id)
+    await LogCursor.insert(LogCursor(name=MACHINE_CURSOR_PREFIX + index_id, seq=await log_head()))

@@ -25,19 +25,21 @@ from search_bench.corpus import Corpus
 from search_bench.queries import BenchQuery
 
 PAGE = 20
-PATHS = ("raw", "raw_full", "ours", "api", "floor")
+PATHS = ("raw", "raw_full", "ours", "ours_facets", "api", "floor")
+IN_PROCESS = ("raw", "raw_full", "ours", "ours_facets")  # their CPU time is this process's
 PATH_LABELS = {
     "raw": "raw tantivy (fuzzy/prefix, top 20 + count)",
     "raw_full": "raw tantivy + facets + 20 stored docs",
     "ours": "ours in-process (EmbeddedEngine.search)",
+    "ours_facets": "ours in-process, facets asked for",
     "api": "ours through the HTTP API (souk serve)",
     "floor": "HTTP floor: GET /api/health (1 SQLite query)",
 }
 GAP_SECONDS = 0.001  # between two timed calls, so one path's leftovers do not land on the next
 
 
-def search_request(corpus: Corpus, query: BenchQuery) -> SearchRequest:
-    """What the API route builds for the query (stall codes resolved to ids)."""
+def search_request(corpus: Corpus, query: BenchQuery, facets: bool = False) -> SearchRequest:
+    """What the API route builds for the query (stall codes resolved to ids; facets on request)."""
     return SearchRequest(
         event_id=corpus.event_id,
         q=query.q,
@@ -46,6 +48,7 @@ def search_request(corpus: Corpus, query: BenchQuery) -> SearchRequest:
         states=query.states,
         price_min=query.price_min,
         price_max=query.price_max,
+        facets=facets,
     )
 
 
@@ -121,7 +124,8 @@ class Figures:
     """Per-path latencies (seconds) and totals, per query in query order."""
 
     wall: dict[str, list[float]] = field(default_factory=lambda: {path: [] for path in PATHS})
-    cpu: list[float] = field(default_factory=list)  # ours in-process: CPU time of the process
+    # CPU time of this process per in-process path (a loaded machine inflates wall clock only)
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {path: [] for path in IN_PROCESS})
     totals: dict[str, list[int]] = field(default_factory=lambda: {path: [] for path in PATHS})
 
 
@@ -136,8 +140,8 @@ async def measure(corpus: Corpus, queries: Sequence[BenchQuery], warm_up: Sequen
 
         async def run(path: str, query: BenchQuery) -> tuple[float, int]:
             began = time.perf_counter()
-            if path == "ours":
-                total = (await engine.search(search_request(corpus, query))).total
+            if path in ("ours", "ours_facets"):
+                total = (await engine.search(search_request(corpus, query, facets=path == "ours_facets"))).total
             elif path == "floor":
                 http.get("/api/health").raise_for_status()  # noqa: ASYNC212 (see below)
                 total = 0
@@ -159,8 +163,8 @@ async def measure(corpus: Corpus, queries: Sequence[BenchQuery], warm_up: Sequen
             for path in PATHS[n % len(PATHS) :] + PATHS[: n % len(PATHS)]:
                 cpu_began = time.process_time()
                 seconds, total = await run(path, query)
-                if path == "ours":
-                    figures.cpu.append(time.process_time() - cpu_began)
+                if path in IN_PROCESS:
+                    figures.cpu[path].append(time.process_time() - cpu_began)
                 figures.wall[path].append(seconds)
                 figures.totals[path].append(total)
                 await asyncio.sleep(GAP_SECONDS)

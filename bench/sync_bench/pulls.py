@@ -1,5 +1,6 @@
 """The pulls bench_sync.py measures: every page from a cursor, in process with the bytes the API
-would send (raw and gzipped), and a new device's first pull over HTTP from a real server."""
+would send (raw and gzipped), in either record format (sync/FORMAT.md), and a new device's
+first pull over HTTP from a real server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from litestar.serialization import encode_json
 
 from server.domain.actors import Actor
 from server.domain.context import Services
-from server.domain.feed import pull
+from server.domain.feed import pull, pull_format2
+from sync.pull import DEFAULT_LIMIT
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -36,51 +38,88 @@ class PullFigures:
     records: int
     raw_bytes: int
     gzip_bytes: int
-    pull_seconds: float
-    encode_seconds: float
+    seconds: float  # pulling and encoding every page (format 2 encodes its records in the pull)
     cursor: str
+    first_page_gzip: int = 0  # the first page alone (with `stall`: the scanned stall usable)
+    bodies: tuple[bytes, ...] = ()  # every page's JSON, for the field breakdown
 
 
-async def pull_all(market: Services, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
-    """Every page from `cursor` (None: the snapshot first) until `has_more` is false."""
-    pages = records = raw = zipped = 0
-    pulling = encoding = 0.0
+@dataclass(frozen=True)
+class Way:
+    """How a client pulls: the record format, the records a page, and for a first visit the
+    stall it scanned (format 2) with the records of the first page."""
+
+    fmt: int = 1
+    limit: int = DEFAULT_LIMIT
+    stall: str | None = None
+    first_limit: int | None = None
+
+
+async def pull_page(
+    market: Services, actor: Actor, slug: str, cursor: str | None, way: Way, first: bool
+) -> tuple[bytes, str, bool, int]:
+    """One page as the API encodes it: (JSON, next cursor, more to pull, records)."""
+    limit = (way.first_limit or way.limit) if first else way.limit
+    if way.fmt == 2:
+        compact = await pull_format2(market, actor, slug, cursor, limit, way.stall if first else None)
+        return encode_json(compact), compact.cursor, compact.more, len(compact.changes)
+    page = await pull(market, actor, slug, cursor, limit)
+    return encode_json(page), page.cursor, page.has_more, len(page.changes)
+
+
+async def pull_all(market: Services, actor: Actor, slug: str, cursor: str | None, way: Way = Way()) -> PullFigures:
+    """Every page from `cursor` (None: the snapshot first) until caught up, pulled `way`."""
+    pages = records = raw = zipped = first = 0
+    pulling = 0.0
+    bodies: list[bytes] = []
     while True:
         began = time.perf_counter()
-        page = await pull(market, actor, slug, cursor)
-        encode_began = time.perf_counter()
-        body = encode_json(page)
-        pulling += encode_began - began
-        encoding += time.perf_counter() - encode_began
-        pages, records = pages + 1, records + len(page.changes)
-        raw, zipped = raw + len(body), zipped + len(gzip.compress(body, GZIP_LEVEL))
-        cursor = page.cursor
-        if not page.has_more:  # the snapshot's pages, then the log after it, as the app pulls
-            return PullFigures(pages, records, raw, zipped, pulling, encoding, cursor)
+        body, cursor, more, count = await pull_page(market, actor, slug, cursor, way, first=not pages)
+        pulling += time.perf_counter() - began
+        size = len(gzip.compress(body, GZIP_LEVEL))
+        pages, records = pages + 1, records + count
+        raw, zipped, first = raw + len(body), zipped + size, first or size
+        bodies.append(body)
+        if not more:  # the snapshot's pages, then the log after it, as the app pulls
+            return PullFigures(pages, records, raw, zipped, pulling, cursor, first, tuple(bodies))
 
 
-async def median_pull(market: Services, actor: Actor, slug: str, cursor: str | None) -> PullFigures:
-    runs = [await pull_all(market, actor, slug, cursor) for _ in range(PULL_RUNS)]
-    by_time = sorted(runs, key=lambda r: r.pull_seconds + r.encode_seconds)
+async def median_pull(market: Services, actor: Actor, slug: str, cursor: str | None, way: Way = Way()) -> PullFigures:
+    runs = [await pull_all(market, actor, slug, cursor, way) for _ in range(PULL_RUNS)]
+    by_time = sorted(runs, key=lambda r: r.seconds)
     return by_time[len(by_time) // 2]
 
 
 def describe(label: str, figures: PullFigures) -> None:
-    total = (figures.pull_seconds + figures.encode_seconds) * 1000
     print(
         f"  {label}: {figures.pages} page(s), {figures.records:,} records, "
         f"{figures.raw_bytes:,} bytes JSON ({figures.raw_bytes / 1024:,.1f} KiB), "
         f"{figures.gzip_bytes:,} gzipped ({figures.gzip_bytes / max(1, figures.raw_bytes):.0%}); "
-        f"{total:.1f} ms (pull {figures.pull_seconds * 1000:.1f} + encoding {figures.encode_seconds * 1000:.1f})"
+        f"{figures.seconds * 1000:.1f} ms (pull and encoding)"
     )
 
 
+def side_by_side(label: str, one: PullFigures, two: PullFigures) -> None:
+    """One line per format and the ratio of the gzipped bytes."""
+    print(f"  {label}:")
+    for name, figures in (("format 1", one), ("format 2", two)):
+        total = figures.seconds * 1000
+        print(
+            f"    {name}: {figures.pages} page(s), {figures.records:,} records, "
+            f"{figures.raw_bytes:,} bytes JSON, {figures.gzip_bytes:,} gzipped "
+            f"({figures.gzip_bytes / 1024:,.1f} KiB); {total:.1f} ms"
+        )
+    print(f"    format 2 / format 1 gzipped: {two.gzip_bytes / max(1, one.gzip_bytes):.1%}")
+
+
 def indexer_behind(database: Path) -> int:
-    """Item and stall changes the server's search indexer has not handled yet."""
+    """Item and stall changes the server's search indexer has not handled yet (its cursor is
+    `search`, or `search@<index id>` for a machine's own index: search/indexer.py)."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT seq FROM log_cursor WHERE name = 'search'").fetchone()
+        row = conn.execute("SELECT max(seq) FROM log_cursor WHERE name = 'search' OR name LIKE 'search@%'").fetchone()
         (behind,) = conn.execute(
-            "SELECT count(*) FROM change_log WHERE seq > ? AND entity IN ('item', 'stall')", (row[0] if row else -1,)
+            "SELECT count(*) FROM change_log WHERE seq > ? AND entity IN ('item', 'stall')",
+            (row[0] if row and row[0] is not None else -1,),
         ).fetchone()
     conn.close()
     return int(behind)
@@ -93,8 +132,8 @@ class WirePull:
     seconds: float
 
 
-def http_snapshot(base: str, slug: str, database: Path) -> WirePull:
-    """A new device's first pull over HTTP, every page; median time of 3."""
+def http_snapshot(base: str, slug: str, database: Path, fmt: int = 1) -> WirePull:
+    """A new device's first pull over HTTP in format `fmt`, every page; median time of 3."""
     deadline = time.monotonic() + 180
     while behind := indexer_behind(database):  # at start the server indexes the market: let it finish
         if time.monotonic() > deadline:
@@ -108,12 +147,13 @@ def http_snapshot(base: str, slug: str, database: Path) -> WirePull:
             cursor, body, wire = None, 0, 0
             began = time.perf_counter()
             while True:
-                response = http.post("/api/sync/pull", json={"event": slug, "cursor": cursor}, headers=headers)
+                body_json = {"event": slug, "cursor": cursor, "format": fmt}
+                response = http.post("/api/sync/pull", json=body_json, headers=headers)
                 response.raise_for_status()
                 body, wire = body + len(response.content), wire + response.num_bytes_downloaded
                 page = response.json()
                 cursor = page["cursor"]
-                if not page["has_more"]:
+                if not page["more" if fmt == 2 else "has_more"]:
                     break
             runs.append(WirePull(body, wire, time.perf_counter() - began))
     return sorted(runs, key=lambda run: run.seconds)[1]

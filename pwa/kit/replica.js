@@ -13,7 +13,10 @@
 // - Receipts only move forward: an older copy of a message never clears delivered_at/read_at.
 // - The first pull of an event, and a `reset` (the server no longer has our place in its log),
 //   is a snapshot of several pages: it is gathered whole and swapped in with one write, so a
-//   connection lost half-way never leaves half a market.
+//   connection lost half-way never leaves half a market. A first visit may instead ask for the
+//   snapshot `progressive`ly (nothing held to keep showing): the first page, which holds the stall
+//   the visitor scanned, is applied at once and the rest streams in behind it, page by page,
+//   each with the snapshot cursor that resumes it.
 
 /**
  * @typedef {{entity: string, id: string, op?: string, version?: number, data?: any}} Change
@@ -111,14 +114,28 @@ export async function wholeSnapshot(fetchPage) {
 /**
  * Pull from `cursor` to the head of the log. Each page is handed to `apply(page, fresh)` with
  * the cursor that covers it (the app stores both together); `fresh` pages are whole snapshots
- * to swap in. Resolves with the last cursor.
+ * to swap in. With `progressive`, a first pull (no cursor) instead applies its first snapshot page
+ * as it arrives (`fresh`: drop what was held of the event) and the later ones as plain pages
+ * (a reset is still gathered whole and swapped). Resolves with the last cursor.
  * @param {{cursor: string|null, fetchPage: (cursor: string|null) => Promise<Page>,
- *   apply: (page: Page, fresh: boolean) => Promise<void>, maxResets?: number}} options
+ *   apply: (page: Page, fresh: boolean) => Promise<void>, maxResets?: number, progressive?: boolean}} options
  */
-export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3 }) {
+export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3, progressive = false }) {
   let resets = 0;
   for (let pages = 0; pages < 1000; pages++) {
     let fresh = cursor === null;
+    if (fresh && progressive && pages === 0) {
+      // A first visit (nothing held to keep showing): each snapshot page is applied as it comes,
+      // with the snapshot cursor that continues it, so the first page (the scanned stall) shows at
+      // once and a lost connection resumes where it stopped.
+      const first = await fetchPage(null);
+      if (!first.reset) {
+        await apply(first, true);
+        cursor = first.cursor;
+        if (!first.has_more) break;
+        continue;
+      }
+    }
     let answer = fresh ? null : await fetchPage(cursor);
     if (answer?.reset) fresh = true;
     if (fresh) {

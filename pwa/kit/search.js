@@ -12,6 +12,9 @@
 // - The "last" matching strategy: items matching all words first, then the first k words,
 //   down to the first word alone. Inside a bucket: fewer typos, closer words, better field
 //   (title, hashtags, stall name, description), more exact words, then the sort, then newest.
+// - The relaxed second pass (search/relaxed.py): when the strict search finds nothing, words of
+//   3-4 letters allow one typo too (the first letter still has to be right); the answer says
+//   which word each typed word was taken for, read from the best hit ("hony" -> "honey").
 // - Filters: states (default available only), stalls, every tag, any cause, price range
 //   (inclusive); hidden and deleted items never appear.
 import { escapeHtml } from "./dom.js";
@@ -27,10 +30,11 @@ const WORD = /[\p{L}\p{N}]+/gu;
 export const STATES = ["available", "reserved", "sold"];
 
 /**
- * @typedef {{text: string, hashtag: boolean, prefix: boolean}} QueryWord
+ * @typedef {{text: string, hashtag: boolean, prefix: boolean, relaxed?: boolean}} QueryWord
  * @typedef {{q?: string, tags?: string[], causes?: string[], stallIds?: string[], states?: string[],
- *   priceMin?: number|null, priceMax?: number|null, sort?: string}} SearchOptions
+ *   priceMin?: number|null, priceMax?: number|null, sort?: string, relaxed?: boolean}} SearchOptions
  * @typedef {{item: any, stall: any, bucket: number, key: number[], matched: Set<string>}} SearchHit
+ * @typedef {{hits: SearchHit[], total: number, relaxed: boolean, corrections: Record<string, string>, showingFor: string}} Found
  */
 
 /** Python's str.casefold for what a market needs (JS has only toLowerCase). @param {string} s */
@@ -51,14 +55,22 @@ export function tokens(text) {
   return out;
 }
 
-/** @param {string} word */
-export function allowedTypos(word) {
+const RELAXED_ONE_TYPO = 3;
+
+/** The typo budget; `relaxed` is the second pass (one typo from 3 letters). @param {string} word */
+export function allowedTypos(word, relaxed = false) {
   const n = [...word].length;
+  if (relaxed && n >= RELAXED_ONE_TYPO && n <= 4) return 1;
   return n <= 4 ? 0 : n <= 8 ? 1 : 2;
 }
 
+/** Whether the relaxed pass allows more typos than the strict one for some word. @param {QueryWord[]} words */
+export function canRelax(words) {
+  return words.some((w) => allowedTypos(w.text, true) > allowedTypos(w.text));
+}
+
 /** The words of a raw query: at most ten; the last is a prefix unless something follows it. @param {string} raw */
-export function queryWords(raw) {
+export function queryWords(raw, relaxed = false) {
   const text = String(raw ?? "").normalize("NFKC");
   /** @type {QueryWord[]} */
   const words = [];
@@ -67,7 +79,7 @@ export function queryWords(raw) {
     const start = match.index ?? 0;
     const hashtag = start > 0 && text[start - 1] === "#";
     for (const part of normalizeWord(match[0])) {
-      words.push({ text: part, hashtag, prefix: false });
+      words.push({ text: part, hashtag, prefix: false, relaxed });
       lastEnd = start + match[0].length;
       if (words.length === MAX_QUERY_WORDS) break outer;
     }
@@ -167,7 +179,7 @@ export function typoDistance(/** @type {string} */ query, /** @type {string} */ 
 
 /** Typos for query word `word` to match indexed word `term`, or null. @param {QueryWord} word @param {string} term */
 export function termTypos(word, term) {
-  const budget = allowedTypos(word.text);
+  const budget = allowedTypos(word.text, Boolean(word.relaxed));
   if (term === FILLER) return null;
   if (budget === 0) return term === word.text || (word.prefix && term.startsWith(word.text)) ? 0 : null;
   const [q0] = word.text;
@@ -237,8 +249,8 @@ export class ItemIndex {
   }
 
   /** @param {SearchOptions} options @returns {SearchHit[]} */
-  search({ q = "", tags = [], causes = [], stallIds = [], states = ["available"], priceMin = null, priceMax = null, sort = "relevance" } = {}) {
-    const words = queryWords(q);
+  search({ q = "", tags = [], causes = [], stallIds = [], states = ["available"], priceMin = null, priceMax = null, sort = "relevance", relaxed = false } = {}) {
+    const words = queryWords(q, relaxed);
     const wantTags = tags.filter((t) => t.replace(/[#\s]/g, "")).map(tagKey);
     const wantCauses = causes.filter((c) => c.replace(/[#\s]/g, "")).map(tagKey);
     const wantStates = new Set(states.length ? states : ["available"]);
@@ -269,6 +281,49 @@ export class ItemIndex {
       || String(a.item.id).localeCompare(String(b.item.id)));
     return hits.map(({ item, stall, bucket, key, matched }) => ({ item, stall, bucket, key, matched }));
   }
+
+  /**
+   * The strict search, and when it finds nothing the relaxed one, as the server answers
+   * (search/relaxed.py): every hit, the true total, and what the relaxed pass corrected.
+   * @param {SearchOptions} options @returns {Found}
+   */
+  find(options = {}) {
+    const strict = this.search({ ...options, relaxed: false });
+    const nothing = { hits: strict, total: strict.length, relaxed: false, corrections: {}, showingFor: "" };
+    if (strict.length || !canRelax(queryWords(options.q || ""))) return nothing;
+    const loose = this.search({ ...options, relaxed: true });
+    if (!loose.length) return nothing;
+    const words = queryWords(options.q || "", true);
+    const fixes = corrections(words, loose[0].item, loose[0].stall);
+    return { hits: loose, total: loose.length, relaxed: true, corrections: fixes,
+      showingFor: words.map((w) => fixes[w.text] ?? w.text).join(" ") };
+  }
+}
+
+/**
+ * For each word matched only through a typo, the word of the item it was taken for: the item's
+ * words in field order (title, hashtags, stall name, description), the first with the fewest
+ * typos, a whole word before one the last word is only a prefix of (search/relaxed.py `corrections`). @param {QueryWord[]} words @param {any} item @param {any} stall
+ */
+export function corrections(words, item, stall) {
+  const terms = [...tokens(item.title), ...tagWords(item.hashtags || [], item.tag_keys || []).filter((w) => w !== FILLER),
+    ...tokens(stall?.name), ...tokens(item.description)];
+  /** @type {Record<string, string>} */
+  const fixes = {};
+  for (const word of words) {
+    /** @type {[number, number, string] | null} [typos, only as a prefix, term] */
+    let best = null;
+    for (const term of terms) {
+      const whole = termTypos({ ...word, prefix: false }, term);
+      const part = word.prefix && whole === null ? termTypos(word, term) : null;
+      const typos = whole ?? part;
+      if (typos === null) continue;
+      const partOnly = whole === null ? 1 : 0;
+      if (best === null || typos < best[0] || (typos === best[0] && partOnly < best[1])) best = [typos, partOnly, term];
+    }
+    if (best && best[0] > 0) fixes[word.text] = best[2];
+  }
+  return fixes;
 }
 
 /** [typos, proximity, attribute, inexact] of a document for the words it matched. */
@@ -298,6 +353,11 @@ const compareKeys = (/** @type {number[]} */ a, /** @type {number[]} */ b) => {
 /** Search once without keeping the index. @param {any[]} items @param {Map<string, any>} stallsById @param {SearchOptions} options */
 export function searchItems(items, stallsById, options) {
   return new ItemIndex(items, stallsById).search(options);
+}
+
+/** Search once, with the relaxed second pass. @param {any[]} items @param {Map<string, any>} stallsById @param {SearchOptions} options */
+export function findItems(items, stallsById, options) {
+  return new ItemIndex(items, stallsById).find(options);
 }
 
 /** The title as safe HTML, with the words that matched wrapped in <mark>. @param {string} title @param {Set<string>} matched */

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -16,7 +16,7 @@ from server.auth.tokens import create_device, issue_account_token, revoke
 from server.domain.accounts import NewAccount, check_password
 from server.domain.actors import Actor, require_any
 from server.domain.blocks import follow_to_new_device
-from server.domain.devices import ResumeCodeOut, new_resume_code, resume
+from server.domain.devices import ResumeCodeOut, VisitorNameOut, first_name_of, new_resume_code, resume, set_first_name
 from server.domain.errors import Conflict, DomainError, NotFound, Unauthorized
 from server.domain.stalls import StallInput, join_event, my_stalls
 from server.domain.views import StallView
@@ -56,6 +56,11 @@ class JoinInput:
 @dataclass(frozen=True)
 class ResumeInput:
     code: str
+
+
+@dataclass(frozen=True)
+class FirstNameInput:
+    first_name: str
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,18 @@ class AuthController(Controller):
         device_id, token = await create_device(key)
         await follow_to_new_device(device_id, key)
         return TokenOut(token, "device", device_id=device_id)
+
+    @get("/devices/me/name")
+    async def my_name(self, actor: ActorDep) -> VisitorNameOut:
+        """How this visitor is called in chats: their first name, or "Visitor A64B"."""
+        return await first_name_of(actor)
+
+    @put("/devices/me/name")
+    async def set_my_name(
+        self, data: JSONBody[FirstNameInput], services: ServicesDep, actor: ActorDep
+    ) -> VisitorNameOut:
+        """Choose the first name both sides of this visitor's chats see ("" for "Visitor A64B")."""
+        return await set_first_name(services, actor, data.first_name)
 
     @post("/devices/resume-code", status_code=HTTP_201_CREATED)
     async def resume_code(self, actor: ActorDep) -> ResumeCodeOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -15,8 +16,9 @@ from server.domain import blocks, chat, events, items, quick_replies, stalls
 from server.domain.chat.sending import SendInput
 from server.domain.chat.views import ConversationView, MessageView
 from server.domain.errors import NotFound
+from server.domain.items import HoldLength
 from server.domain.quick_replies import QuickReplyView
-from server.domain.reservations import DEFAULT_MINUTES, reserve_for_visitor
+from server.domain.reservations import release_for_visitor, reserve_for_visitor
 from server.domain.views import ItemView
 
 
@@ -44,8 +46,20 @@ class ReadInput:
 
 @dataclass(frozen=True)
 class ReserveForVisitor:
+    """Hold `quantity` units for `minutes`, `until` a time or `until_end` of the event (one of
+    them; none: DEFAULT_MINUTES, cut short at the event's end)."""
+
     item_id: UUID
-    minutes: int = DEFAULT_MINUTES
+    minutes: int | None = None
+    until: datetime | None = None
+    until_end: bool = False
+    quantity: int = 1
+    hold_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseForVisitor:
+    item_id: UUID
 
 
 @dataclass(frozen=True)
@@ -121,8 +135,19 @@ class ChatController(Controller):
     async def reserve(
         self, conversation_id: FromPath[UUID], data: JSONBody[ReserveForVisitor], services: ServicesDep, actor: ActorDep
     ) -> ItemView:
-        """One tap: hold the item for this visitor (default 30 minutes) and say so in the chat."""
-        return await reserve_for_visitor(services, actor, conversation_id, data.item_id, data.minutes)
+        """Hold units of the item for this visitor, as long as the vendor chose (default
+        30 minutes), and say so in the chat."""
+        length = HoldLength(data.minutes, data.until, data.until_end)
+        return await reserve_for_visitor(
+            services, actor, conversation_id, data.item_id, quantity=data.quantity, length=length, hold_id=data.hold_id
+        )
+
+    @post("/conversations/{conversation_id:uuid}/release", status_code=200)
+    async def release(
+        self, conversation_id: FromPath[UUID], data: JSONBody[ReleaseForVisitor], services: ServicesDep, actor: ActorDep
+    ) -> ItemView:
+        """Let go of what is held for this visitor, and say so in the chat."""
+        return await release_for_visitor(services, actor, conversation_id, data.item_id)
 
     @get("/stalls/{code:str}/intro")
     async def intro(

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.api.deps import ActorDep, ServicesDep
 from server.domain import events, items, stalls
 from server.domain.errors import Invalid
-from server.domain.events import CauseInput, EventInput, EventPatch
+from server.domain.events import CauseInput, CausePatch, EventInput, EventPatch, InviteView
 from server.domain.views import CauseView, EventView, HashtagCount, ItemView, StallView
 
 # Far past any market's items, and far below what an SQL OFFSET can take (a 64-bit integer).
@@ -63,14 +63,34 @@ class EventController(Controller):
         return InvitesOut(await events.create_invites(services, actor, event, data.count))
 
     @get("/{event:str}/invites")
-    async def list_invites(self, event: FromPath[str], actor: ActorDep) -> list[dict[str, object]]:
-        return await events.list_invites(actor, event)
+    async def list_invites(self, event: FromPath[str], services: ServicesDep, actor: ActorDep) -> list[InviteView]:
+        """Every invite: its join link, and who joined with it and which stall they opened."""
+        return await events.list_invites(services, actor, event)
+
+    @delete("/{event:str}/invites/{invite_code:str}", status_code=204)
+    async def revoke_invite(
+        self, event: FromPath[str], invite_code: FromPath[str], services: ServicesDep, actor: ActorDep
+    ) -> None:
+        """Take back an unused invite: joining with it is refused from now on (409 once used)."""
+        await events.revoke_invite(services, actor, event, invite_code)
 
     @post("/{event:str}/causes", status_code=HTTP_201_CREATED)
     async def create_cause(
         self, event: FromPath[str], data: JSONBody[CauseInput], services: ServicesDep, actor: ActorDep
     ) -> CauseView:
         return await events.create_cause(services, actor, event, data)
+
+    @patch("/{event:str}/causes/{cause_id:uuid}")
+    async def update_cause(
+        self,
+        event: FromPath[str],
+        cause_id: FromPath[UUID],
+        data: JSONBody[CausePatch],
+        services: ServicesDep,
+        actor: ActorDep,
+    ) -> CauseView:
+        """Rename a cause, set its goal (0 removes it), or change its tag while nothing counts for it."""
+        return await events.update_cause(services, actor, event, cause_id, data)
 
     @get("/{event:str}/causes")
     async def list_causes(self, event: FromPath[str]) -> list[CauseView]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import anyio.to_thread
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromHeader, FromPath, JSONBody, QueryParameter
 
 from server.api.client import caller_key
@@ -16,9 +16,11 @@ from server.domain import blocks, events, items, kiosk_tokens, moderation, stall
 from server.domain.blocks import BlockView
 from server.domain.errors import Invalid
 from server.domain.exports import cause_totals_csv, sales_csv
+from server.domain.items import UncreditedItem
 from server.domain.kiosk_tokens import KioskTokenOut, KioskTokenView
 from server.domain.moderation import ReportView
 from server.domain.money import format_money
+from server.domain.stalls import OrganizerStallView, StallPlace
 from server.domain.totals import EventTotals, event_totals
 from server.domain.views import CauseView, EventView, ItemView, StallView
 from server.printing.layout import PAGE_SIZES, PriceTag, SignEvent, SignStall
@@ -41,6 +43,11 @@ class ReportInput:
 class BlockInput:
     device_id: UUID
     blocked: bool = True
+
+
+@dataclass(frozen=True)
+class CauseChoice:
+    cause: str  # the cause's hashtag, e.g. "#RiverRescue"
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,32 @@ class OrganizerController(Controller):
         self, code: FromPath[str], data: JSONBody[HiddenInput], services: ServicesDep, actor: ActorDep
     ) -> StallView:
         return await stalls.set_stall_hidden(services, actor, code, data.hidden)
+
+    @patch("/api/stalls/{code:str}/place")
+    async def place_stall(
+        self, code: FromPath[str], data: JSONBody[StallPlace], services: ServicesDep, actor: ActorDep
+    ) -> StallView:
+        """The organizer sets a stall's number and place at the market."""
+        return await stalls.place_stall(services, actor, code, data)
+
+    @get("/api/events/{event:str}/setup/stalls")
+    async def setup_stalls(
+        self, event: FromPath[str], services: ServicesDep, actor: ActorDep
+    ) -> list[OrganizerStallView]:
+        """Every stall, hidden ones too, with its vendor and how many items it lists."""
+        return await stalls.organizer_stalls(services, actor, event)
+
+    @get("/api/events/{event:str}/uncredited-items")
+    async def uncredited(self, event: FromPath[str], actor: ActorDep) -> list[UncreditedItem]:
+        """Items tagged #SocialCause that count for no cause, with what they sold so far."""
+        return await items.uncredited_items(actor, event)
+
+    @post("/api/items/{item_id:uuid}/cause", status_code=200)
+    async def assign_cause(
+        self, item_id: FromPath[UUID], data: JSONBody[CauseChoice], services: ServicesDep, actor: ActorDep
+    ) -> ItemView:
+        """Credit an item that names no cause to one of the event's causes, its sales so far too."""
+        return await items.assign_cause(services, actor, item_id, data.cause)
 
     @post("/api/messages/{message_id:uuid}/report", status_code=201)
     async def report(

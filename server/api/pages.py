@@ -1,7 +1,9 @@
 """Server-rendered pages a QR code opens: they work on any phone before any JavaScript loads.
 
 The stall page is the web app's shell (pwa/index.html) with the stall rendered inside <main>:
-readable at once, even with scripts off; the app then takes over from its offline replica.
+readable at once, even with scripts off; the app then takes over from its offline replica. Its
+stylesheet and first-paint script are inline (`server/api/inline_assets.py`): on a slow link the
+page paints from its HTML alone, without waiting a round trip for each.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.params import FromPath
 
 from server.api.deps import ServicesDep
+from server.api.inline_assets import inline_head
 from server.api.pwa import shell_page
 from server.domain import events, items, stalls
 from server.domain.money import format_money
@@ -89,7 +92,7 @@ def _stall_html(stall: StallView, event_slug: str, event_name: str, event_tag: s
         + (f'<ul class="items" aria-label="Items at {escape(stall.name)}">{rows}</ul>' if listed else rows)
         + "</section>"
     )
-    return shell_page(f"{stall.name} — {event_name} · Souk", body)
+    return inline_head(shell_page(f"{stall.name} — {event_name} · Souk", body))
 
 
 def _item_li(item: ItemView) -> str:

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
 from search.documents import SORTS, STATES, SearchRequest
-from search.engine import SearchEngine
-from server.domain import events
+from search.engine import EngineError, SearchEngine
+from search.relaxed import search_or_relax
+from server.api.event_ids import event_ids
 from server.domain.errors import Invalid
 from server.domain.hashtags import tag_key
 from server.tables import Stall
@@ -42,10 +44,13 @@ class SearchHit:
 class SearchOut:
     hits: list[SearchHit]
     total: int
-    facets: dict[str, dict[str, int]]
+    facets: dict[str, dict[str, int]]  # {} unless asked for with facets=true
     query_words: list[str]
     offset: int
     limit: int
+    relaxed: bool  # the strict search found nothing: this is the second pass, one typo in 3-4 letter words
+    corrections: dict[str, str]  # typed word -> the word it was taken for ("hony" -> "honey")
+    showing_for: str  # the query as the results read it ("honey"), "" unless relaxed
 
 
 class SearchController(Controller):
@@ -55,6 +60,7 @@ class SearchController(Controller):
     async def search(
         self,
         event: FromPath[str],
+        request: Request[Any, Any, Any],
         search: NamedDependency[SkipValidation[SearchEngine]],
         q: Annotated[str, QueryParameter(description="words, with typos; #tags allowed")] = "",
         tags: Annotated[list[str] | None, QueryParameter(name="tag")] = None,
@@ -66,9 +72,18 @@ class SearchController(Controller):
         sort: Annotated[str, QueryParameter(description=", ".join(SORTS))] = "relevance",
         offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        facets: Annotated[
+            bool,
+            QueryParameter(
+                description="counts per tag, stall and state over every match (a pass over all of them: on request)"
+            ),
+        ] = False,
+        relax: Annotated[
+            bool, QueryParameter(description="when nothing matches, search again allowing a typo in 3-4 letter words")
+        ] = True,
     ) -> SearchOut:
         """Typo-tolerant search with filters and facets; only available items unless `state` says otherwise."""
-        event_id = (await events.get_event(event)).id
+        event_id = await event_ids(request.app.state).resolve(event)  # remembered: a slug never changes
         if sort not in SORTS:
             raise Invalid(f"sort must be one of {', '.join(SORTS)}", field="sort")
         wanted_states = tuple(states or ("available",))
@@ -76,7 +91,7 @@ class SearchController(Controller):
             raise Invalid(f"state {bad[0]!r} is not one of {', '.join(STATES)}", field="state")
         if price_min is not None and price_max is not None and price_min > price_max:
             raise Invalid("price_min is above price_max", field="price_min")
-        request = SearchRequest(
+        wanted = SearchRequest(
             event_id=str(event_id),
             q=q[:MAX_QUERY_CHARS],
             stall_ids=await _stall_ids(event_id, stalls or []),
@@ -88,8 +103,13 @@ class SearchController(Controller):
             sort=sort,
             offset=offset,
             limit=limit,
+            facets=facets,
         )
-        result = await search.search(request)
+        try:
+            answer = await search_or_relax(search, wanted, relax=relax)
+        except EngineError as exc:  # e.g. a new machine still building its index: the app retries
+            raise ServiceUnavailableException(str(exc), headers={"Retry-After": "2"}) from exc
+        result = answer.result
         return SearchOut(
             hits=[_hit(h.document, h.title_html, h.description_html) for h in result.hits],
             total=result.total,
@@ -97,6 +117,9 @@ class SearchController(Controller):
             query_words=list(result.query_words),
             offset=offset,
             limit=limit,
+            relaxed=answer.relaxed,
+            corrections=answer.corrections,
+            showing_for=answer.showing_for,
         )
 
 

@@ -2,7 +2,10 @@
 
 - A strict Content-Security-Policy: scripts, styles, fonts, workers and the manifest only from
   this origin; no inline script or style, no eval; images also from `data:` and `blob:` (camera
-  previews, QR codes); the realtime socket only to this market's own origin; no framing.
+  previews, QR codes); the realtime socket only to this market's own origin; no framing. The
+  stall page a QR code opens (`/s/{code}`) carries its stylesheet and first-paint script inline
+  so it paints from its HTML alone: its policy allows those two exact texts by SHA-256 hash
+  (`server/api/inline_assets.py`), nothing else inline.
 - `X-Frame-Options: DENY` for browsers without `frame-ancestors`, `nosniff` so an upload is never
   run as another type, `Cross-Origin-Opener-Policy`, a Referrer-Policy, and a Permissions-Policy
   that keeps the camera (vendors photograph their items) for this origin and turns off the rest.
@@ -15,14 +18,19 @@ so it alone gets a looser CSP (still not frameable); the app's own pages never d
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.api.inline_assets import inline_assets
+
 DOCS_PREFIX = "/api/schema"
 _DOCS_CDN = "https://cdn.jsdelivr.net"
+STALL_PAGE = re.compile(r"/s/[^/]+/?")  # the server-rendered stall page (fullmatch), not its QR images
 
 # Only features Chromium knows: an unknown one ("bluetooth", say) is an error in every page's console.
 PERMISSIONS_POLICY = ", ".join(
@@ -55,11 +63,14 @@ def websocket_origin(base_url: str) -> str:
     return f"{'wss' if base.scheme == 'https' else 'ws'}://{base.netloc.lower()}"
 
 
-def content_security_policy(base_url: str) -> str:
+def content_security_policy(
+    base_url: str, *, script_hashes: Sequence[str] = (), style_hashes: Sequence[str] = ()
+) -> str:
+    """The app's policy; `*_hashes` ("'sha256-…'") allow those exact inline texts and no other."""
     directives = {
         "default-src": "'self'",
-        "script-src": "'self'",
-        "style-src": "'self'",
+        "script-src": " ".join(["'self'", *script_hashes]),
+        "style-src": " ".join(["'self'", *style_hashes]),
         "img-src": "'self' data: blob:",
         # 'self' covers same-origin sockets in CSP 3 browsers; the explicit origin is for older Safari.
         "connect-src": f"'self' {websocket_origin(base_url)}",
@@ -86,6 +97,12 @@ DOCS_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def stall_page_csp(base_url: str) -> str:
+    """The policy of `/s/{code}`: the app's, plus the hashes of its inline stylesheet and script."""
+    inline = inline_assets()
+    return content_security_policy(base_url, script_hashes=[inline.script_hash], style_hashes=[inline.style_hash])
 
 
 def security_headers(base_url: str) -> dict[str, str]:
@@ -116,10 +133,16 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
         headers = security_headers(base_url)
         self.headers = _encoded(headers)
         self.docs_headers = _encoded({**headers, "content-security-policy": DOCS_CSP})
+        self.stall_headers = _encoded({**headers, "content-security-policy": stall_page_csp(base_url)})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
-        extra = self.docs_headers if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/") else self.headers
+        if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
+            extra = self.docs_headers
+        elif STALL_PAGE.fullmatch(path):
+            extra = self.stall_headers
+        else:
+            extra = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

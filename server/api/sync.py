@@ -5,30 +5,38 @@ clients when their event's log advances."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, WebSocket, post, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, KwargDefinition
+from msgspec import Meta
 
 from server.api.client import caller_key
 from server.api.deps import ActorDep, ServicesDep
 from server.api.relay import relay
 from server.domain import events
-from server.domain.feed import pull
+from server.domain.feed import pull, pull_format2
+from server.domain.feed_records import Format2Page
 from server.domain.mutations import push
 from server.ratelimit import SYNC_PUSHES_PER_CALLER, SYNC_REJECTIONS_PER_CALLER
 from sync.log import event_scope
-from sync.pull import PullResult
+from sync.pull import DEFAULT_LIMIT, MAX_LIMIT, PullResult
 from sync.push import PushRequest, PushResult
 
 
 @dataclass(frozen=True)
 class PullRequest:
+    """`format` 1 (the default, what old clients get) or 2 (compact records, sync/FORMAT.md);
+    `stall`, a stall code, puts that stall's records first in a format-2 snapshot (first pull only)."""
+
     event: str  # slug or id
     cursor: str | None = None
-    limit: int = 500
+    # Meta: what the decoder refuses (a 422 naming `limit`); KwargDefinition: what the schema says.
+    limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT), KwargDefinition(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    format: Literal[1, 2] = 1
+    stall: str | None = None
 
 
 class SyncController(Controller):
@@ -36,8 +44,13 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/pull", status_code=200)
-    async def pull(self, data: JSONBody[PullRequest], services: ServicesDep, actor: ActorDep) -> PullResult:
-        """Changes since `cursor` (none: a snapshot first). `reset: true` means start over."""
+    async def pull(
+        self, data: JSONBody[PullRequest], services: ServicesDep, actor: ActorDep
+    ) -> PullResult | Format2Page:
+        """Changes since `cursor` (none: a snapshot first), in the record format asked for
+        (sync/FORMAT.md). `reset: true` means start over; a limit outside 1..2000 is a 422."""
+        if data.format == 2:
+            return await pull_format2(services, actor, data.event, data.cursor, data.limit, data.stall)
         return await pull(services, actor, data.event, data.cursor, data.limit)
 
     @post("/push", status_code=200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from server.domain.money import is_currency_code
 from server.domain.rows import locked, one
 from server.domain.validate import amount, count, hashtag, slug, text
 from server.domain.views import CauseView, EventView, cause_view, event_view, utc
-from server.tables import Cause, Event, Invite
+from server.tables import Account, Cause, Event, Invite, Item, Sale, Stall
 from sync.log import event_scope, unit_of_work
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a stall
@@ -49,6 +50,38 @@ class CauseInput:
     name: str
     tag: str
     goal: int | None = None
+
+
+@dataclass(frozen=True)
+class CausePatch:
+    """A cause's changes; `goal: 0` removes the goal. The tag can change only while nothing counts for it."""
+
+    name: str | None = None
+    tag: str | None = None
+    goal: int | None = None
+
+
+@dataclass(frozen=True)
+class InviteStall:
+    code: str
+    name: str
+    number: str
+    location: str
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class InviteView:
+    """One invite as the organizer sees it: who joined with it and which stall they opened."""
+
+    code: str
+    used: bool
+    revoked: bool
+    created_at: datetime
+    used_at: datetime | None
+    link: str  # opens the app's "join the market" form with the code filled in
+    vendor_name: str | None
+    stall: InviteStall | None
 
 
 async def create_event(services: Services, actor: Actor | None, data: EventInput) -> EventView:
@@ -115,14 +148,55 @@ async def create_invites(services: Services, actor: Actor | None, event_slug: st
     return codes
 
 
-async def list_invites(actor: Actor | None, event_slug: str) -> list[dict[str, object]]:
+def invite_link(base_url: str, code: str) -> str:
+    """The link (and QR code) a vendor opens to join: the app's join form with the code filled in."""
+    return f"{base_url}/app/#/vendor?invite={code}"
+
+
+async def list_invites(services: Services, actor: Actor | None, event_slug: str) -> list[InviteView]:
+    """Every invite of the event, newest last: unused, revoked, or used (by whom, for which stall)."""
     event = await owned_event(actor, event_slug)
-    rows = (
-        await Invite.select(Invite.code, Invite.used_at, Invite.created_at)
-        .where(Invite.event == event["id"])
-        .order_by(Invite.created_at)
-    )
-    return [{"code": r["code"], "used": r["used_at"] is not None} for r in rows]
+    rows = await Invite.select().where(Invite.event == event["id"]).order_by(Invite.created_at).order_by(Invite.code)
+    vendor_ids = [r["used_by"] for r in rows if r["used_by"] is not None]
+    names: dict[Any, str] = {}
+    stalls: dict[Any, InviteStall] = {}
+    if vendor_ids:
+        for a in await Account.select(Account.id, Account.display_name).where(Account.id.is_in(vendor_ids)):
+            names[a["id"]] = a["display_name"]
+        query = Stall.select().where((Stall.event == event["id"]) & Stall.vendor.is_in(vendor_ids))
+        for st in await query.order_by(Stall.created_at):
+            stalls.setdefault(
+                st["vendor"], InviteStall(st["code"], st["name"], st["number"], st["location"], bool(st["hidden"]))
+            )
+    base = services.settings.base_url
+    return [
+        InviteView(
+            code=r["code"],
+            used=r["used_at"] is not None,
+            revoked=r["revoked_at"] is not None,
+            created_at=utc(r["created_at"]),
+            used_at=utc(r["used_at"]) if r["used_at"] is not None else None,
+            link=invite_link(base, r["code"]),
+            vendor_name=names.get(r["used_by"]),
+            stall=stalls.get(r["used_by"]),
+        )
+        for r in rows
+    ]
+
+
+async def revoke_invite(services: Services, actor: Actor | None, event_slug: str, code: str) -> None:
+    """Take back an unused invite: joining with it is refused from now on. A used one cannot be
+    taken back (the stall exists); hide that stall instead."""
+    event = await owned_event(actor, event_slug)
+    wanted = code.strip().upper()
+    async with unit_of_work(services.engine, services.publish):
+        row = await locked(Invite.select().where((Invite.event == event["id"]) & (Invite.code == wanted))).first()
+        if row is None:
+            raise NotFound(f"No invite {wanted!r} at this event")
+        if row["used_at"] is not None:
+            raise Conflict("This invite has been used: hide the stall instead of revoking the invite", field="code")
+        if row["revoked_at"] is None:
+            await Invite.update({Invite.revoked_at: datetime.now(UTC)}).where(Invite.id == row["id"])
 
 
 async def create_cause(services: Services, actor: Actor | None, event_slug: str, data: CauseInput) -> CauseView:
@@ -139,8 +213,59 @@ async def create_cause(services: Services, actor: Actor | None, event_slug: str,
         cause = Cause(id=uuid4(), event=event["id"], name=name, tag=tag, tag_key=key, goal=goal)
         await cause.save()
         uow.record(event_scope(event["id"]), "cause", cause.id, 1)
+        # Items listed with this tag before the cause existed count for it from now on.
+        from server.domain.items import recredit_items
+
+        await recredit_items(uow, event["id"], key=key)
     rows = await Cause.select().where(Cause.id == cause.id)
     return cause_view(rows[0])
+
+
+async def update_cause(
+    services: Services, actor: Actor | None, event_slug: str, cause_id: UUID, patch: CausePatch
+) -> CauseView:
+    """Rename a cause, change its goal (0 removes it) or, while no item or sale counts for it, its tag."""
+    event = await owned_event(actor, event_slug)
+    async with unit_of_work(services.engine, services.publish) as uow:
+        row = await locked(Cause.select().where((Cause.id == cause_id) & (Cause.event == event["id"]))).first()
+        if row is None:
+            raise NotFound(f"No cause {cause_id} at this event")
+        changes: dict[Any, Any] = {}
+        if patch.name is not None:
+            changes[Cause.name] = text(patch.name, "name", max_len=120, min_len=1)
+        if patch.goal is not None:
+            goal = amount(patch.goal, "goal", allow_zero=True)
+            changes[Cause.goal] = goal or None
+        if patch.tag is not None:
+            tag = hashtag(patch.tag, "tag")
+            key = tag_key(tag)
+            if key == "socialcause":
+                raise Invalid("A cause needs its own tag; #SocialCause is added to its items for you", field="tag")
+            if key != row["tag_key"]:
+                if await Cause.exists().where((Cause.event == event["id"]) & (Cause.tag_key == key)):
+                    raise Conflict(f"This event already has a cause tagged {tag}", field="tag")
+                if await _cause_in_use(event["id"], str(row["tag_key"])):
+                    raise Conflict(
+                        f"Items or sales already count for {row['tag']}, so its tag stays; change its name instead",
+                        field="tag",
+                    )
+                changes[Cause.tag_key] = key
+            changes[Cause.tag] = tag
+        if changes:
+            version = int(row["version"]) + 1
+            changes.update({Cause.version: version, Cause.updated_at: datetime.now(UTC)})
+            await Cause.update(changes).where(Cause.id == row["id"])
+            uow.record(event_scope(event["id"]), "cause", row["id"], version)
+    return cause_view(await one(Cause.select().where(Cause.id == cause_id), "No such cause"))
+
+
+async def _cause_in_use(event_id: object, key: str) -> bool:
+    """Whether an item (live or not), a sale or a stall's default names this cause's tag key."""
+    for table in (Item, Sale):
+        rows = await table.select(table.causes).where((table.event == event_id) & (table.causes != "[]"))
+        if any(key in json.loads(r["causes"]) for r in rows):
+            return True
+    return bool(await Stall.exists().where((Stall.event == event_id) & (Stall.default_cause == key)))
 
 
 async def list_causes(event_id: UUID) -> list[CauseView]:

@@ -59,7 +59,7 @@ async def sales_csv(event_id: UUID) -> str:
             "currency",
         ]
     )
-    for sale in await Sale.select().where(Sale.event == event_id).order_by(Sale.sold_at):
+    for sale in await Sale.select().where((Sale.event == event_id) & Sale.undone_at.is_null()).order_by(Sale.sold_at):
         stall = stalls.get(sale["stall"], {"number": "", "name": ""})
         cause_names = [causes.get(k, k) for k in json.loads(sale["causes"])]
         tags = " ".join("#" + k for k in json.loads(sale["tag_keys"]))

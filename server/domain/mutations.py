@@ -8,17 +8,18 @@ rules are the same whichever way a change arrives. `push` binds them to the sync
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
 
-from server.domain import chat, items, stalls
+from server.domain import chat, devices, items, reservations, stalls
 from server.domain.actors import Actor, require_any
 from server.domain.chat.sending import SendInput
 from server.domain.context import Services
 from server.domain.errors import Invalid, NotFound
-from server.domain.items import ItemInput, ItemPatch
+from server.domain.items import HoldLength, ItemInput, ItemPatch
 from server.domain.stalls import StallPatch
 from sync.plain import plain
 from sync.push import Handler, Handlers, Mutation, PushRequest, PushResult
@@ -77,8 +78,36 @@ class _StallRef:
 @dataclass(frozen=True)
 class _Reserve:
     id: UUID
-    minutes: int = 30
+    minutes: int | None = None  # or `until` (a time), or `until_end` of the event; none: 30 minutes
+    until: datetime | None = None
+    until_end: bool = False
     device_id: UUID | None = None
+    quantity: int = 1
+    hold_id: UUID | None = None  # chosen by the client, so a retried hold counts once
+
+
+@dataclass(frozen=True)
+class _Release:
+    id: UUID
+    hold_id: UUID | None = None
+    device_id: UUID | None = None  # neither: every hold of the item
+
+
+@dataclass(frozen=True)
+class _ReserveForVisitor:
+    conversation_id: UUID
+    item_id: UUID
+    minutes: int | None = None
+    until: datetime | None = None
+    until_end: bool = False
+    quantity: int = 1
+    hold_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class _ReleaseForVisitor:
+    conversation_id: UUID
+    item_id: UUID
 
 
 @dataclass(frozen=True)
@@ -87,6 +116,14 @@ class _Sell:
     sale_id: UUID
     quantity: int = 1
     amount: int | None = None
+    hold_id: UUID | None = None  # sold to the visitor a hold is for: the sale uses it up
+    device_id: UUID | None = None
+    from_holds: bool = False  # sold to someone something was held for (no hold id known offline)
+
+
+@dataclass(frozen=True)
+class _UndoSale:
+    sale_id: UUID
 
 
 @dataclass(frozen=True)
@@ -116,16 +153,47 @@ async def _delete_item(call: Call, raw: dict[str, Any]) -> Any:
 
 async def _reserve_item(call: Call, raw: dict[str, Any]) -> Any:
     a = _args(raw, _Reserve)
-    return await items.reserve_item(call.services, call.actor, a.id, a.minutes, a.device_id)
+    length = HoldLength(a.minutes, a.until, a.until_end)
+    return await items.reserve_item(
+        call.services, call.actor, a.id, None, a.device_id, quantity=a.quantity, length=length, hold_id=a.hold_id
+    )
 
 
 async def _release_item(call: Call, raw: dict[str, Any]) -> Any:
-    return await items.release_item(call.services, call.actor, _args(raw, _ItemRef).id)
+    a = _args(raw, _Release)
+    return await items.release_item(call.services, call.actor, a.id, hold_id=a.hold_id, device_id=a.device_id)
+
+
+async def _reserve_for_visitor(call: Call, raw: dict[str, Any]) -> Any:
+    a = _args(raw, _ReserveForVisitor)
+    length = HoldLength(a.minutes, a.until, a.until_end)
+    return await reservations.reserve_for_visitor(
+        call.services, call.actor, a.conversation_id, a.item_id, quantity=a.quantity, length=length, hold_id=a.hold_id
+    )
+
+
+async def _release_for_visitor(call: Call, raw: dict[str, Any]) -> Any:
+    a = _args(raw, _ReleaseForVisitor)
+    return await reservations.release_for_visitor(call.services, call.actor, a.conversation_id, a.item_id)
 
 
 async def _sell_item(call: Call, raw: dict[str, Any]) -> Any:
     a = _args(raw, _Sell)
-    return await items.sell_item(call.services, call.actor, a.id, a.quantity, a.amount, a.sale_id)
+    return await items.sell_item(
+        call.services,
+        call.actor,
+        a.id,
+        a.quantity,
+        a.amount,
+        a.sale_id,
+        hold_id=a.hold_id,
+        device_id=a.device_id,
+        from_holds=a.from_holds,
+    )
+
+
+async def _undo_sale(call: Call, raw: dict[str, Any]) -> Any:
+    return await items.undo_sale(call.services, call.actor, _args(raw, _UndoSale).sale_id)
 
 
 async def _update_stall(call: Call, raw: dict[str, Any]) -> Any:
@@ -142,15 +210,26 @@ async def _mark_read(call: Call, raw: dict[str, Any]) -> Any:
     return await chat.mark_read(call.services, call.actor, a.conversation_id, a.up_to_seq)
 
 
+@dataclass(frozen=True)
+class _FirstName:
+    first_name: str
+
+
+async def _set_first_name(call: Call, raw: dict[str, Any]) -> Any:
+    return await devices.set_first_name(call.services, call.actor, _args(raw, _FirstName).first_name)
+
+
 _ITEM_MUTATIONS = {"update_item", "delete_item", "reserve_item", "release_item", "sell_item", "create_item"}
+_ITEM_ID_ARG = {"reserve_for_visitor": "item_id", "release_for_visitor": "item_id"}
 
 
 async def _state_of(call: Call, mutation: Mutation) -> Any:
     """What the client should now hold for the item a refused mutation touched, as far as the
     caller may see it: the item, a bare tombstone if it was deleted (so the replica drops it),
     or nothing."""
-    target = mutation.args.get("id") if isinstance(mutation.args, dict) else None
-    if mutation.name not in _ITEM_MUTATIONS or not isinstance(target, str):
+    key = _ITEM_ID_ARG.get(mutation.name, "id")
+    target = mutation.args.get(key) if isinstance(mutation.args, dict) else None
+    if (mutation.name not in _ITEM_MUTATIONS and mutation.name not in _ITEM_ID_ARG) or not isinstance(target, str):
         return None
     try:
         item_id = UUID(target)
@@ -171,6 +250,10 @@ _BY_NAME: dict[str, Handler[Call]] = {
     "reserve_item": _reserve_item,
     "release_item": _release_item,
     "sell_item": _sell_item,
+    "undo_sale": _undo_sale,
+    "reserve_for_visitor": _reserve_for_visitor,
+    "release_for_visitor": _release_for_visitor,
     "update_stall": _update_stall,
+    "set_first_name": _set_first_name,
 }
 HANDLERS: Handlers[Call] = Handlers(_BY_NAME, _state_of)

@@ -16,9 +16,9 @@ from server.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from server.domain.hashtags import tag_key
 from server.domain.rows import locked, one
 from server.domain.validate import hashtag, text
-from server.domain.views import StallView, stall_view
-from server.tables import Event, Invite, Stall
-from sync.log import event_scope, unit_of_work
+from server.domain.views import StallView, stall_view, utc
+from server.tables import Account, Cause, Event, Invite, Item, Stall
+from sync.log import UnitOfWork, event_scope, unit_of_work
 
 STALL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # 31 symbols; 8 of them ≈ 40 bits
 STALL_CODE_LENGTH = 8
@@ -41,6 +41,27 @@ class StallPatch:
     location: str | None = None
     description: str | None = None
     read_receipts: bool | None = None
+    # A charity stall's cause, by its tag ("#RiverRescue"): credited on every item that names no
+    # cause of its own. "" removes it.
+    default_cause: str | None = None
+
+
+@dataclass(frozen=True)
+class StallPlace:
+    """Where the organizer puts a stall: its number and its place at the market."""
+
+    number: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class OrganizerStallView:
+    """A stall as its organizer sees it: hidden ones too, with who runs it."""
+
+    stall: StallView
+    vendor_name: str
+    joined_at: datetime
+    items: int
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,8 @@ async def _usable_invite(code: str) -> dict[str, Any]:
         raise NotFound("This invite code does not exist; check it with the organizer")
     if invite["used_at"] is not None:
         raise Conflict("This invite code has already been used", field="invite_code")
+    if invite["revoked_at"] is not None:
+        raise Conflict("The organizer has withdrawn this invite code; ask them for a new one", field="invite_code")
     row: dict[str, Any] = invite
     return row
 
@@ -106,17 +129,89 @@ async def update_stall(services: Services, actor: Actor | None, code: str, patch
         changes = _checked_patch(patch)
         if "store_tag_key" in changes:
             await _check_tag_free(row["event"], str(changes["store_tag_key"]), row["id"])
+        if patch.default_cause is not None:
+            key = await _event_cause_key(row["event"], patch.default_cause)
+            if key != row["default_cause"]:
+                changes["default_cause"] = key
         if changes:
-            version = int(row["version"]) + 1
-            await Stall.update(
-                {
-                    **{getattr(Stall, k): v for k, v in changes.items()},
-                    Stall.version: version,
-                    Stall.updated_at: datetime.now(UTC),
-                }
-            ).where(Stall.id == row["id"])
-            uow.record(event_scope(row["event"]), "stall", row["id"], version)
+            await _save(uow, row, changes)
+        if "default_cause" in changes:
+            from server.domain.items import recredit_items
+
+            await recredit_items(uow, row["event"], stall_id=row["id"])
     return await get_stall(services, code)
+
+
+async def _save(uow: UnitOfWork, row: dict[str, Any], changes: dict[str, object]) -> None:
+    """Write a stall's changed fields under its next version, and log it for every phone."""
+    version = int(row["version"]) + 1
+    await Stall.update(
+        {
+            **{getattr(Stall, k): v for k, v in changes.items()},
+            Stall.version: version,
+            Stall.updated_at: datetime.now(UTC),
+        }
+    ).where(Stall.id == row["id"])
+    uow.record(event_scope(row["event"]), "stall", row["id"], version)
+
+
+async def _event_cause_key(event_id: object, tag: object) -> str:
+    """The tag key of one of the event's causes, from its tag as typed; "" for none."""
+    if not isinstance(tag, str):
+        raise Invalid("default_cause must be a cause's hashtag, or empty for none", field="default_cause")
+    if not tag.strip():
+        return ""
+    key = tag_key(hashtag(tag, "default_cause"))
+    if not await Cause.exists().where((Cause.event == event_id) & (Cause.tag_key == key)):
+        raise Invalid(f"This event has no cause tagged {tag.strip()}; choose one of its causes", field="default_cause")
+    return key
+
+
+async def place_stall(services: Services, actor: Actor | None, code: str, place: StallPlace) -> StallView:
+    """The organizer gives a stall its number and its place at the market (the sign prints both)."""
+    from server.domain.events import owned_event
+
+    async with unit_of_work(services.engine, services.publish) as uow:
+        row = await stall_row(code)
+        await owned_event(actor, str(row["event"]))
+        row = await _relocked(row)
+        changes: dict[str, object] = {}
+        if place.number is not None:
+            changes["number"] = text(place.number, "number", max_len=16)
+        if place.location is not None:
+            changes["location"] = text(place.location, "location", max_len=200)
+        changes = {k: v for k, v in changes.items() if v != row[k]}
+        if changes:
+            await _save(uow, row, changes)
+    return await get_stall(services, code)
+
+
+async def organizer_stalls(services: Services, actor: Actor | None, event_slug: str) -> list[OrganizerStallView]:
+    """Every stall of the event, hidden ones included, by number, with its vendor and item count."""
+    from server.domain.events import owned_event
+
+    event = await owned_event(actor, event_slug)
+    rows = await Stall.select().where(Stall.event == event["id"]).order_by(Stall.number).order_by(Stall.name)
+    vendor_ids = list({r["vendor"] for r in rows})
+    names = (
+        {
+            a["id"]: a["display_name"]
+            for a in await Account.select(Account.id, Account.display_name).where(Account.id.is_in(vendor_ids))
+        }
+        if vendor_ids
+        else {}
+    )
+    counts: dict[Any, int] = {}
+    live = Item.select(Item.stall).where((Item.event == event["id"]) & Item.deleted_at.is_null())
+    for item in await live:
+        counts[item["stall"]] = counts.get(item["stall"], 0) + 1
+    base = services.settings.base_url
+    return [
+        OrganizerStallView(
+            stall_view(r, base), names.get(r["vendor"], ""), utc(r["created_at"]), counts.get(r["id"], 0)
+        )
+        for r in rows
+    ]
 
 
 async def get_stall(services: Services, code: str) -> StallView:
@@ -194,7 +289,7 @@ def _checked_stall(data: StallInput) -> dict[str, Any]:
 
 
 def _checked_patch(patch: StallPatch) -> dict[str, object]:
-    given = {k: v for k, v in vars(patch).items() if v is not None and k != "read_receipts"}
+    given = {k: v for k, v in vars(patch).items() if v is not None and k not in ("read_receipts", "default_cause")}
     full = _checked_stall(StallInput(**{"name": "x", "store_tag": "#x", **given}))
     changes = {k: full[k] for k in given}
     if "store_tag" in given:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from server.domain.hashtags import SOCIAL_CAUSE_KEY
 from server.domain.views import utc
 from server.tables import Cause, Event, Sale, Stall
 
@@ -35,9 +36,32 @@ class StallTotal:
 
 @dataclass(frozen=True)
 class HourTotal:
-    hour: str  # "14:00" in the event's time zone
+    hour: str  # "2027-01-09 14:00" in the event's time zone
     amount: int
     sales: int
+    starts_at: datetime | None = None  # the hour's first instant (UTC): hours in order, gaps measurable
+    day: str = ""  # "2027-01-09": the event's calendar day the hour belongs to
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """One calendar day in the event's time zone ("today" on the dashboard and the kiosk)."""
+
+    date: str  # "2027-01-09"
+    amount: int
+    sales: int
+
+
+@dataclass(frozen=True)
+class CharityTotal:
+    """All causes combined: each sale counted once, even when its item counts for two causes.
+    `uncredited` is what items tagged #SocialCause sold without naming a cause: money meant for
+    charity that no cause has yet (the organizer assigns those items a cause)."""
+
+    amount: int
+    sales: int
+    uncredited_amount: int
+    uncredited_sales: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,8 @@ class EventTotals:
     causes: list[CauseTotal]
     stalls: list[StallTotal] | None = None
     hours: list[HourTotal] | None = None
+    charity: CharityTotal | None = None
+    today: DayTotal | None = None  # today in the event's time zone, whatever the event's dates
 
 
 async def event_totals(event_id: UUID, *, detailed: bool = False) -> EventTotals:
@@ -55,7 +81,9 @@ async def event_totals(event_id: UUID, *, detailed: bool = False) -> EventTotals
     event = await Event.select(Event.currency, Event.time_zone).where(Event.id == event_id).first()
     currency, zone = (event["currency"], ZoneInfo(event["time_zone"])) if event else ("", ZoneInfo("UTC"))
     causes = await Cause.select().where(Cause.event == event_id).order_by(Cause.created_at)
-    sales = await Sale.select(Sale.amount, Sale.causes, Sale.stall, Sale.sold_at).where(Sale.event == event_id)
+    sales = await Sale.select(Sale.amount, Sale.causes, Sale.tag_keys, Sale.stall, Sale.sold_at).where(
+        (Sale.event == event_id) & Sale.undone_at.is_null()  # an undone sale counts nowhere
+    )
     by_cause = {c["tag_key"]: [0, 0] for c in causes}
     for sale in sales:
         for key in json.loads(sale["causes"]):
@@ -66,6 +94,8 @@ async def event_totals(event_id: UUID, *, detailed: bool = False) -> EventTotals
         amount=sum(int(s["amount"]) for s in sales),
         sales=len(sales),
         causes=[CauseTotal(c["tag_key"], c["tag"], c["name"], c["goal"], *by_cause[c["tag_key"]]) for c in causes],
+        charity=_charity(sales, set(by_cause)),
+        today=_today(sales, zone),
     )
     if not detailed:
         return totals
@@ -74,6 +104,8 @@ async def event_totals(event_id: UUID, *, detailed: bool = False) -> EventTotals
         totals.amount,
         totals.sales,
         totals.causes,
+        charity=totals.charity,
+        today=totals.today,
         stalls=await _per_stall(event_id, sales),
         hours=_per_hour(sales, zone),
     )
@@ -89,11 +121,39 @@ async def _per_stall(event_id: UUID, sales: list[dict[str, Any]]) -> list[StallT
 
 
 def _per_hour(sales: list[dict[str, Any]], zone: ZoneInfo) -> list[HourTotal]:
+    """Sales per hour of the event's clock, each hour keyed by its first UTC instant (so the two
+    "01:00" of a night the clocks go back stay two hours, and a sale days later is days away)."""
     sums: dict[datetime, list[int]] = {}
     for sale in sales:
-        local = utc(sale["sold_at"]).astimezone(zone).replace(minute=0, second=0, microsecond=0)
-        _add(sums.setdefault(local, [0, 0]), sale)
-    return [HourTotal(hour.strftime("%Y-%m-%d %H:00"), *sums[hour]) for hour in sorted(sums)]
+        local = utc(sale["sold_at"]).astimezone(zone)  # keeps `fold`: which of two "01:00" it is
+        start = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        _add(sums.setdefault(start, [0, 0]), sale)
+    hours = []
+    for start in sorted(sums):
+        local = start.astimezone(zone)
+        amount, count = sums[start]
+        hours.append(HourTotal(local.strftime("%Y-%m-%d %H:00"), amount, count, start, local.strftime("%Y-%m-%d")))
+    return hours
+
+
+def _today(sales: list[dict[str, Any]], zone: ZoneInfo, now: datetime | None = None) -> DayTotal:
+    """What was sold today, "today" being the event's calendar day now, not the server's."""
+    day = (now or datetime.now(UTC)).astimezone(zone).date()
+    acc = [0, 0]
+    for sale in sales:
+        if utc(sale["sold_at"]).astimezone(zone).date() == day:
+            _add(acc, sale)
+    return DayTotal(day.isoformat(), *acc)
+
+
+def _charity(sales: list[dict[str, Any]], cause_keys: set[str]) -> CharityTotal:
+    credited, uncredited = [0, 0], [0, 0]
+    for sale in sales:
+        if cause_keys.intersection(json.loads(sale["causes"])):
+            _add(credited, sale)
+        elif SOCIAL_CAUSE_KEY in json.loads(sale["tag_keys"]):
+            _add(uncredited, sale)
+    return CharityTotal(*credited, *uncredited)
 
 
 def _add(acc: list[int], sale: dict[str, Any]) -> None:

@@ -1,14 +1,22 @@
-"""The shapes the API and the sync feed hand out; one view per entity, built in one place."""
+"""The shapes the API and the sync feed hand out; one view per entity, built in one place.
+
+A photo's width and height are those stored at upload (the `photo` table): views that show
+photos get them from `photo_sizes`, so an app can reserve a photo's space before it loads.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from server.domain.rows import as_uuid
+from server.tables import Photo
+
+PhotoSizes = Mapping[str, tuple[int, int]]  # photo key -> (width, height)
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class StallView:
     url: str
     version: int
     hidden: bool = False
+    default_cause: str = ""  # a charity stall's cause (tag key), credited on items that name none
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class ItemView:
     deleted: bool = False
     hidden: bool = False
     tag_keys: list[str] = field(default_factory=list)
+    held: int = 0  # units on hold for visitors; `state` is "reserved" only when held >= quantity
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class SaleView:
     amount: int
     currency: str
     sold_at: datetime
+    undone: bool = False  # its vendor undid it: it counts in no total
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,31 @@ class HashtagCount:
 def photo_view(key: str, width: int = 0, height: int = 0) -> PhotoView:
     base = f"/photos/{key}"
     return PhotoView(key, f"{base}/320", f"{base}/960", f"{base}/original", width, height)
+
+
+async def photo_sizes(keys: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Width and height of each stored photo among `keys`, in one query (a key with no row is
+    left out: its view says 0 x 0)."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    rows = await Photo.select(Photo.key, Photo.width, Photo.height).where(Photo.key.is_in(wanted))
+    return {r["key"]: (int(r["width"]), int(r["height"])) for r in rows}
+
+
+def sized_photo_view(key: str, sizes: PhotoSizes) -> PhotoView:
+    return photo_view(key, *sizes.get(key, (0, 0)))
+
+
+async def item_views(rows: Sequence[dict[str, Any]]) -> list[ItemView]:
+    """Views of item rows with their photos' real sizes (one query for all of them)."""
+    sizes = await photo_sizes(k for r in rows for k in json.loads(r["photo_keys"]))
+    return [item_view(r, sizes) for r in rows]
+
+
+async def sized_item_view(row: dict[str, Any]) -> ItemView:
+    """The view of one item row with its photos' real sizes."""
+    return (await item_views([row]))[0]
 
 
 def event_view(row: dict[str, Any]) -> EventView:
@@ -145,10 +181,12 @@ def stall_view(row: dict[str, Any], base_url: str) -> StallView:
         url=f"{base_url}/s/{row['code']}",
         version=row["version"],
         hidden=bool(row["hidden"]),
+        default_cause=row.get("default_cause") or "",
     )
 
 
-def item_view(row: dict[str, Any]) -> ItemView:
+def item_view(row: dict[str, Any], sizes: PhotoSizes | None = None) -> ItemView:
+    """The view of an item row; photos are 0 x 0 unless `sizes` has them (`item_views`)."""
     return ItemView(
         id=as_uuid(row["id"]),
         event_id=as_uuid(row["event"]),
@@ -160,7 +198,7 @@ def item_view(row: dict[str, Any]) -> ItemView:
         quantity=int(row["quantity"]),
         hashtags=json.loads(row["hashtags"]),
         causes=json.loads(row["causes"]),
-        photos=[photo_view(k) for k in json.loads(row["photo_keys"])],
+        photos=[sized_photo_view(k, sizes or {}) for k in json.loads(row["photo_keys"])],
         state=row["state"],
         reserved_until=utc(row["reserved_until"]) if row["reserved_until"] else None,
         version=row["version"],
@@ -169,6 +207,7 @@ def item_view(row: dict[str, Any]) -> ItemView:
         deleted=row["deleted_at"] is not None,
         hidden=bool(row["hidden"]),
         tag_keys=json.loads(row["tag_keys"]),
+        held=int(row.get("held") or 0),
     )
 
 
@@ -181,6 +220,7 @@ def sale_view(row: dict[str, Any]) -> SaleView:
         amount=int(row["amount"]),
         currency=row["currency"],
         sold_at=utc(row["sold_at"]),
+        undone=row.get("undone_at") is not None,
     )
 
 

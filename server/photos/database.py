@@ -25,6 +25,10 @@ _INSERT = (
 )
 _FIND = "SELECT media_type, byte_size FROM photo_blob WHERE id = {}"
 _SLICE = "SELECT substr(data, {}, {}) AS part FROM photo_blob WHERE id = {}"
+_KEYS = "SELECT DISTINCT photo_key FROM photo_blob WHERE photo_key > {} ORDER BY photo_key LIMIT {}"
+
+# Keys a listing query fetches at a time (keyset paging on the indexed photo_key column).
+KEYS_PAGE = 1000
 
 
 def _name(key: str, size: str) -> str:
@@ -63,3 +67,13 @@ class DatabasePhotos:
             if not rows or rows[0]["part"] is None:
                 return
             yield bytes(rows[0]["part"])
+
+    async def stored_keys(self) -> AsyncIterator[str]:
+        after = ""
+        while True:
+            rows: list[dict[str, Any]] = await PhotoBlob.raw(_KEYS, after, KEYS_PAGE)
+            for row in rows:
+                yield str(row["photo_key"])
+            if len(rows) < KEYS_PAGE:
+                return
+            after = str(rows[-1]["photo_key"])

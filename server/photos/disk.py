@@ -12,7 +12,7 @@ from typing import Final
 import anyio
 import anyio.to_thread
 
-from server.photos.storage import CHUNK_BYTES, StoredVariant, Variant, valid_name
+from server.photos.storage import CHUNK_BYTES, KEY_RE, StoredVariant, Variant, valid_name
 
 # Media type -> file extension, and back: the stored file's name says what it is.
 _EXTENSIONS: Final[dict[str, str]] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -40,6 +40,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def _folders(parent: Path) -> list[str]:
+    """Names of the folders in ``parent``, sorted; none when it does not exist (nothing stored yet)."""
+    try:
+        with os.scandir(parent) as entries:
+            return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def media_type_of(path: Path) -> str:
@@ -75,6 +84,14 @@ class DiskPhotos:
         async with await anyio.open_file(found.path, "rb") as handle:
             while chunk := await handle.read(CHUNK_BYTES):
                 yield chunk
+
+    async def stored_keys(self) -> AsyncIterator[str]:
+        # One fan-out folder listed at a time (in a worker thread): at most 1/256 of the keys held.
+        fan_outs = await anyio.to_thread.run_sync(_folders, self.root)
+        for fan_out in fan_outs:
+            for key in await anyio.to_thread.run_sync(_folders, self.root / fan_out):
+                if KEY_RE.fullmatch(key) and key[:2] == fan_out:  # not a temp file or a stray folder
+                    yield key
 
     def write(self, key: str, variants: Sequence[Variant]) -> None:
         """Thumbnails first, original last: an existing original then implies a full set,

@@ -80,3 +80,8 @@ class PhotoStorage(Protocol):
     def chunks(self, found: StoredVariant) -> AsyncIterator[bytes]:
         """The variant's bytes, a chunk at a time (at most one chunk held)."""
         ...
+
+    def stored_keys(self) -> AsyncIterator[str]:
+        """Every key with at least one stored variant, in ascending order, fetched a page at a time
+        (for `souk move-photos`, server/photos/transfer.py: a store may hold many thousands)."""
+        ...

@@ -1,5 +1,7 @@
 """Security finding 10: every response carries the security headers, and every page of the
-market passes a strict Content-Security-Policy (no inline script or style, not frameable).
+market passes a strict Content-Security-Policy (no inline script or style, not frameable). The
+one inline text allowed is the stall page's stylesheet and first-paint script (issue 15: it paints
+from its HTML alone), each by its SHA-256 hash, never by 'unsafe-inline'.
 
 The browser side (no page logs a violation) is tests/browser/test_csp.py and the CSP guard in the
 browser suites' conftest files; this file checks the HTTP answers and the markup itself.
@@ -16,6 +18,7 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 from PIL import Image
 
+from server.api.inline_assets import csp_hash, inline_assets
 from server.api.security_headers import SecurityHeadersMiddleware, content_security_policy, security_headers
 from tests.conftest import World
 
@@ -45,12 +48,21 @@ def directives(policy: str) -> dict[str, list[str]]:
     return out
 
 
+HASH_SOURCE = re.compile(r"'sha256-[A-Za-z0-9+/]{43}='")
+INLINE_ELEMENT = re.compile(r"<(style|script)>(.*?)</\1>", re.S | re.I)
+
+
+def hashes(policy: str, directive: str) -> list[str]:
+    return [value for value in directives(policy)[directive] if HASH_SOURCE.fullmatch(value)]
+
+
 def assert_strict_csp(policy: str) -> None:
     found = directives(policy)
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy and "'unsafe-hashes'" not in policy
     assert found["default-src"] == ["'self'"]
-    assert found["script-src"] == ["'self'"]
-    assert found["style-src"] == ["'self'"]
+    # Besides this origin, only hashes of exact inline texts (the stall page's; checked there).
+    assert [v for v in found["script-src"] if not HASH_SOURCE.fullmatch(v)] == ["'self'"]
+    assert [v for v in found["style-src"] if not HASH_SOURCE.fullmatch(v)] == ["'self'"]
     assert found["img-src"] == ["'self'", "data:", "blob:"]
     assert found["connect-src"] == ["'self'", "ws://127.0.0.1:8000"], "sockets only to this market"
     assert found["worker-src"] == ["'self'"] and found["manifest-src"] == ["'self'"]
@@ -69,6 +81,18 @@ def assert_secured(response: httpx.Response, what: str) -> None:
         assert f"{feature}=()" in permissions, f"{what}: {feature} not turned off"
     assert "strict-transport-security" not in response.headers, f"{what}: HSTS on a plain-http market"
     assert_strict_csp(response.headers.get("content-security-policy", "default-src"))
+
+
+def without_hashed_inline_elements(html: str, policy: str) -> str:
+    """`html` less its inline <style> and <script> elements, each of which the policy must allow
+    by the hash of its exact text."""
+
+    def allowed(match: re.Match[str]) -> str:
+        directive = "style-src" if match.group(1).lower() == "style" else "script-src"
+        assert csp_hash(match.group(2)) in hashes(policy, directive), f"an inline <{match.group(1)}> not in the CSP"
+        return ""
+
+    return INLINE_ELEMENT.sub(allowed, html)
 
 
 def assert_no_inline_markup(html: str, what: str) -> None:
@@ -103,12 +127,21 @@ async def test_every_html_page_carries_the_headers_and_a_strict_csp(client: http
         "/kiosk/dashboard/ripe-jan",
         f"/kiosk/stall/{code}",
     ]
+    inline = inline_assets()
     for path in pages:
         response = await client.get(path)
         assert response.status_code == 200, (path, response.text)
         assert response.headers["content-type"].startswith("text/html"), path
         assert_secured(response, path)
-        assert_no_inline_markup(response.text, path)
+        policy = response.headers["content-security-policy"]
+        html = response.text
+        if path == f"/s/{code}":
+            assert hashes(policy, "script-src") == [inline.script_hash], policy
+            assert hashes(policy, "style-src") == [inline.style_hash], policy
+            html = without_hashed_inline_elements(html, policy)
+        else:
+            assert not HASH_SOURCE.search(policy), f"{path} allows an inline text: {policy}"
+        assert_no_inline_markup(html, path)
     stall_page = (await client.get(f"/s/{code}")).text
     assert 'class="thumb"' in stall_page and "/photos/" in stall_page and "/app/icons/placeholder.svg" in stall_page
 

@@ -303,9 +303,24 @@ def page(context: BrowserContext) -> Page:
     return context.pages[0] if context.pages else context.new_page()
 
 
+# Once a worker is active: "controlled", or "missed" if its claim has not reached the page within 5 s.
+CONTROLLED_ONCE_ACTIVE = """navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller ? "controlled"
+  : new Promise((resolve) => {
+      navigator.serviceWorker.addEventListener("controllerchange", () => resolve("controlled"), { once: true });
+      setTimeout(() => resolve(navigator.serviceWorker.controller ? "controlled" : "missed"), 5000);
+    }))"""
+
+
 def open_controlled(page: Page, url: str) -> None:
-    """Open `url` and wait until the service worker controls the page and the replica is full."""
+    """Open `url` and wait until the service worker controls the page and the replica is full.
+
+    A worker that becomes active while this page is still loading cannot claim it (clients.claim()
+    never takes a navigation already under way): the page then stays uncontrolled until its next
+    load, as a person's next visit would be. Such a page is reloaded once."""
     page.goto(url)
+    settled = page.wait_for_function(CONTROLLED_ONCE_ACTIVE, timeout=15000).json_value()
+    if settled != "controlled":
+        page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
     page.wait_for_selector("body[data-synced='yes']", state="attached", timeout=15000)
 
@@ -385,3 +400,28 @@ def sw_registration_id(cdp: Any, origin: str) -> str:
             return found[0]
         cdp.send("Runtime.evaluate", {"expression": "1"})  # lets the event arrive
     raise AssertionError("no service worker registration reported")
+
+
+# The titles of the items in the app's IndexedDB replica (the "records" store), sorted.
+# A pulled format-1 change as the apps stored it before sync format 2 (pwa/kit/replica.js
+# toRecord then): the upgrade tests write old replicas with it, substituted for OLD_RECORD in their scripts.
+OLD_RECORD = """(({ entity, id, version, data }) => ({
+  key: `${entity}:${id}`, entity, id: String(id), version,
+  event_id: entity === "event" || entity === "totals" ? String(id) : data?.event_id ?? null,
+  parent: entity === "message" ? data?.conversation_id ?? null : data?.stall_id ?? null,
+  data,
+}))"""
+
+REPLICA_TITLES = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("souk");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+        const db = open.result;
+        const all = db.transaction("records").objectStore("records").getAll(IDBKeyRange.bound("item:", "item:\\uffff"));
+        all.onsuccess = () => {
+            db.close();
+            resolve(all.result.filter((r) => r.data).map((r) => r.data.title).sort());
+        };
+        all.onerror = () => reject(all.error);
+    };
+})"""

@@ -66,7 +66,7 @@ def test_replica_keeps_the_newest_and_commits_cursor_with_data(
           try {
             await replica.applyPage(
               [{ entity: "item", id: "i2", op: "upsert", version: 1, data: { id: "i2", stall_id: "s1" } },
-               { entity: "item", id: "i3", op: "upsert", version: 1, data: { id: "i3", oops: () => 1 } }],
+               { entity: "item", id: "i3", op: "upsert", version: 1, data: { id: "i3", title: () => 1 } }],
               { cursorKey: "cursor:t", cursor: "c4" });
           } catch { failed = true; }
           const half = await replica.get("item", "i2");
@@ -161,3 +161,116 @@ def test_each_navigation_draws_the_view_once(context: BrowserContext, page: Page
         }""",
     )
     assert result == ["#/resume", "#/favourites", "#/resume", "#/resume"]
+
+
+KEY = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # on the wire: KEY_43 (base64url)
+KEY_43 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg"
+# Canonical ids and their 22-character wire form (the UUID's bytes in base64url).
+IDS = {
+    "4dec4060-9c1e-4f7a-8665-b1f4b11a172d": "TexAYJweT3qGZbH0sRoXLQ",  # event
+    "a5e81c14-f3c8-41b5-a466-fd1d9d68e10b": "pegcFPPIQbWkZv0dnWjhCw",  # stall
+    "b013900e-a981-4262-9ada-b2152f7c9ce2": "sBOQDqmBQmKa2rIVL3yc4g",  # item
+    "c0cb2a1b-160b-4da1-bc99-8a87297e3aa5": "wMsqGxYLTaG8mYqHKX46pQ",  # deleted item
+    "d1b0e7a2-5f3c-4a8e-9b21-7c4d2e6f8a90": "0bDnol88So6bIXxNLm-KkA",  # conversation
+    "0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b": "D56NfGtaSTiCcWBfTj0sGw",  # message (and a device)
+}
+
+
+def test_a_format_2_page_expands_into_the_records_the_views_read(
+    context: BrowserContext, page: Page, market: Market
+) -> None:
+    """kit/wire.js: a compact page (short ids and photo keys, photo table, defaults left out, no
+    ids or URLs in the data) becomes full records with canonical ids and keys; a REST-shaped
+    record stores as the same lean form and reads back."""
+    event, stall, item, gone, conversation, message = IDS
+    result = _run(
+        page,
+        market,
+        f"""async () => {{
+          const {{ canonicalId, compact, expand, expandPage, photoUrl }} = await import("/app/kit/wire.js");
+          const s = {IDS!r};
+          const [event, stall, item, gone, conversation, message] = {list(IDS)!r};
+          const page = expandPage({{
+            format: 2, cursor: "c2", more: true, reset: false, snapshot: true, photos: [["{KEY_43}", 640, 480]],
+            changes: [
+              ["event", s[event], 3, {{ slug: "ripe", name: "Ripe", currency: "GBP" }}],
+              ["stall", s[stall], 2, {{ code: "abc", name: "Honey" }}],
+              ["item", s[item], 5, {{ stall: s[stall], title: "Jar", price: 450, qty: 2,
+                tags: ["#CaféLumière", "#Honey"], created: "2027-01-09T10:00:00Z", photos: [0] }}],
+              ["item", s[gone], 7, null],
+              ["conversation", s[conversation], 1, {{ stall_id: s[stall], device_id: s[message], item_id: null,
+                stall_code: "abc" }}],
+              ["message", s[message], 2, {{ conversation_id: s[conversation], item_id: s[item], seq: 1,
+                photo: {{ key: "{KEY_43}", width: 640, height: 480 }} }}],
+            ],
+          }}, {{ origin: "https://souk.example" }});
+          const data = page.changes[2].data;
+          const urls = {{ thumb: "/photos/{KEY}/320", detail: "x", original: "y" }};
+          const rest = {{ ...data, photos: [{{ key: "{KEY}", ...urls, width: 640, height: 480 }}], tag_keys: ["x"],
+            hidden: false }};
+          const lean = compact("item", rest);
+          return {{ page: {{ ...page, changes: page.changes.map((c) => [c.entity, c.id, c.op, c.version]) }},
+            item: data, stall: page.changes[1].data, conversation: page.changes[4].data,
+            message: page.changes[5].data, lean,
+            back: expand("item", item, 5, lean, {{ eventId: event }}),
+            same: [canonicalId(item), canonicalId("i1")],
+            thumb: photoUrl(data.photos[0]), detail: photoUrl(data.photos[0], "detail"),
+            local: photoUrl({{ src: "blob:x" }}) }};
+        }}""",
+    )
+    assert result["page"] == {
+        "cursor": "c2",
+        "reset": False,
+        "snapshot": True,
+        "has_more": True,
+        "changes": [
+            ["event", event, "upsert", 3],
+            ["stall", stall, "upsert", 2],
+            ["item", item, "upsert", 5],
+            ["item", gone, "delete", 7],
+            ["conversation", conversation, "upsert", 1],
+            ["message", message, "upsert", 2],
+        ],
+    }
+    expanded = result["item"]
+    assert expanded == {
+        "id": item,
+        "event_id": event,
+        "stall_id": stall,
+        "title": "Jar",
+        "description": "",
+        "price": 450,
+        "currency": "GBP",
+        "quantity": 2,
+        "hashtags": ["#CaféLumière", "#Honey"],
+        "causes": [],
+        "photos": [{"key": KEY, "width": 640, "height": 480}],
+        "state": "available",
+        "reserved_until": None,
+        "version": 5,
+        "created_at": "2027-01-09T10:00:00Z",
+        "updated_at": "2027-01-09T10:00:00Z",
+        "held": 0,
+        "tag_keys": ["cafélumière", "honey"],
+    }
+    assert result["stall"]["url"] == "https://souk.example/s/abc" and result["stall"]["event_id"] == event
+    conv = result["conversation"]
+    assert (conv["id"], conv["stall_id"], conv["device_id"], conv["item_id"]) == (conversation, stall, message, None)
+    assert conv["event_id"] == event
+    msg = result["message"]
+    assert (msg["id"], msg["conversation_id"], msg["item_id"]) == (message, conversation, item)
+    assert msg["photo"] == {"key": KEY, "width": 640, "height": 480}
+    assert result["lean"] == {
+        "stall": stall,
+        "title": "Jar",
+        "price": 450,
+        "cur": "GBP",
+        "qty": 2,
+        "tags": ["#CaféLumière", "#Honey"],
+        "created": "2027-01-09T10:00:00Z",
+        "photos": [[KEY, 640, 480]],
+    }
+    assert result["back"] == expanded
+    assert result["same"] == [item, "i1"]  # canonical ids (and ids of other shapes) pass through
+    assert result["thumb"] == f"/photos/{KEY}/320" and result["detail"] == f"/photos/{KEY}/960"
+    assert result["local"] == "blob:x"

@@ -5,6 +5,7 @@ exactly once, in order, when the network returns (also with flushers racing and 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from server.settings import Settings
 from tests.browser.conftest import (
+    REPLICA_TITLES,
     Market,
     chromium_profile,
     inbox_messages,
@@ -170,18 +172,6 @@ def test_a_lost_answer_is_retried_and_stored_once(tmp_path: Path, market: Market
         assert _bodies(market, "olive") == ["This is the lost answer test"]
 
 
-REPLICA_TITLES = """() => new Promise((resolve, reject) => {
-    const open = indexedDB.open("souk");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-        const db = open.result;
-        const all = db.transaction("records").objectStore("records").index("entity").getAll("item");
-        all.onsuccess = () => { db.close(); resolve(all.result.map((r) => r.data.title).sort()); };
-        all.onerror = () => reject(all.error);
-    };
-})"""
-
-
 def _compact_everything(db: Settings) -> None:
     """`souk compact-log --keep-days 0` until the server's log readers let it take all."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOUK_")}
@@ -223,13 +213,14 @@ def test_a_phone_behind_a_compacted_log_keeps_its_replica_until_the_new_one_is_w
         assert added.status_code == 201, added.text
     _compact_everything(db)
 
-    # Back online, the server says "start again"; the new snapshot breaks off half-way.
+    # Back online, the server says "start again"; the new snapshot (pages of 2 records, so it
+    # takes several) breaks off half-way.
     pulls: list[str] = []
 
     def first_page_only(route: Route) -> None:
         pulls.append(route.request.post_data or "")
         if len(pulls) <= 2:  # the pull that gets "reset", then the snapshot's first page
-            route.continue_()
+            route.continue_(post_data=json.dumps({**(route.request.post_data_json or {}), "limit": 2}))
         else:
             route.abort()
 

@@ -2,7 +2,8 @@
 finds, for the cases of the search contract (tests/search/test_contract.py): the typo budget at
 4, 5-8 and 9+ letters, a first-letter typo, swaps, the last word as a prefix, accents, the
 "last" matching strategy, hashtags (camel-case words included), and the tag, cause, stall,
-price and state filters.
+price and state filters; the relaxed second pass when the strict one finds nothing (one typo
+in 3-4 letter words, with the same corrections: "hony" is shown as "honey"), and true totals.
 
 The server's answers come from /api/events/{event}/search; the browser pulls the event with the
 sync protocol into the kit's replica rules and searches that copy. Both must return the same
@@ -56,7 +57,13 @@ ITEMS: list[tuple[str, str, dict[str, Any]]] = [
 
 # (label, query parameters as the server takes them)
 CASES: list[tuple[str, dict[str, Any]]] = [
-    ("4 letters: no typo", {"q": "hony"}),
+    ("4 letters: no typo", {"q": "hony", "relax": "false"}),
+    ("4 letters: the relaxed pass", {"q": "hony"}),
+    ("3 letters: the relaxed pass, a swap", {"q": "jma "}),
+    ("two short words, both relaxed", {"q": "hony jra "}),
+    ("relaxed, but found strictly", {"q": "jam "}),
+    ("relaxed finds nothing either", {"q": "xylo"}),
+    ("relaxed, with a filter", {"q": "mgu ", "price_min": 300, "price_max": 500}),
     ("4 letters: a prefix", {"q": "hone"}),
     ("a finished word is no prefix", {"q": "hon "}),
     ("5-8 letters: one typo", {"q": "lether "}),
@@ -102,11 +109,20 @@ SEARCH_IN_BROWSER = """async ({ cases, stallIds }) => {
   const { ItemIndex, STATES } = await import("/app/kit/search.js");
   const { applyChange, pullToHead, isTombstone } = await import("/app/kit/replica.js");
   const { request } = await import("/app/kit/http.js");
+  const { expandPage } = await import("/app/kit/wire.js");
   const { token } = await request("POST", "/api/devices");
   const stored = new Map();
+  const context = {}; // the wire format's context (kit/wire.js): the event's id and currency
+  const fetchPage = async (cursor) => {
+    const json = { event: "ripe-jan", cursor, limit: 50, format: 2 };
+    const page = expandPage(await request("POST", "/api/sync/pull", { token, json }), context);
+    const event = page.changes.find((c) => c.entity === "event" && c.data);
+    if (event) Object.assign(context, { eventId: event.id, currency: event.data.currency });
+    return page;
+  };
   await pullToHead({
     cursor: null,
-    fetchPage: (cursor) => request("POST", "/api/sync/pull", { token, json: { event: "ripe-jan", cursor, limit: 50 } }),
+    fetchPage,
     apply: async (page, fresh) => {
       if (fresh) stored.clear();
       for (const change of page.changes) {
@@ -122,15 +138,20 @@ SEARCH_IN_BROWSER = """async ({ cases, stallIds }) => {
   const index = new ItemIndex(items, stalls);
   const out = {};
   for (const [label, p] of cases) {
-    const hits = index.search({
+    const options = {
       q: p.q || "", tags: p.tag || [], causes: p.cause || [], stallIds: (p.stall || []).map((s) => stallIds[s]),
       states: p.state || ["available"], priceMin: p.price_min ?? null, priceMax: p.price_max ?? null,
       sort: p.sort || "relevance",
-    });
+    };
+    const found = p.relax === "false"
+      ? { hits: index.search(options), relaxed: false, corrections: {}, showingFor: "" } : index.find(options);
+    const hits = found.hits;
     const sort = p.sort || "relevance";
     const sortValue = (item) => (sort === "price_asc" ? item.price : sort === "price_desc" ? -item.price : 0);
     // the rank the offline search gives: equal ranks are ties, in any order
-    out[label] = hits.map((hit) => ({ id: hit.item.id, rank: [-hit.bucket, ...hit.key, sortValue(hit.item)] }));
+    out[label] = {
+      total: hits.length, relaxed: found.relaxed, corrections: found.corrections, showing_for: found.showingFor,
+      hits: hits.map((hit) => ({ id: hit.item.id, rank: [-hit.bucket, ...hit.key, sortValue(hit.item)] })) };
   }
   return { out, states: STATES, items: items.length };
 }"""
@@ -161,14 +182,19 @@ def _seed(market: Market) -> int:
     return len(ITEMS) + len(market.items)
 
 
-def _server(market: Market, params: dict[str, Any]) -> list[str]:
+def _answer(market: Market, params: dict[str, Any]) -> dict[str, Any]:
     query = {**params, "limit": 100}
     if "stall" in params:
         query["stall"] = [market.stalls[key]["code"] for key in params["stall"]]
     with market.http() as http:
         answer = http.get("/api/events/ripe-jan/search", params=query)
         assert answer.status_code == 200, answer.text
-        return [hit["id"] for hit in answer.json()["hits"]]
+        body: dict[str, Any] = answer.json()
+        return body
+
+
+def _server(market: Market, params: dict[str, Any]) -> list[str]:
+    return [hit["id"] for hit in _answer(market, params)["hits"]]
 
 
 def _wait_until_indexed(market: Market, count: int) -> None:
@@ -188,14 +214,28 @@ def test_offline_search_finds_what_the_server_finds(context: BrowserContext, pag
     assert result["items"] == count
     assert result["states"] == ["available", "reserved", "sold"]
     for label, params in CASES:
-        server = _server(market, params)
-        local = result["out"][label]
+        answer = _answer(market, params)
+        server = [hit["id"] for hit in answer["hits"]]
+        found = result["out"][label]
+        local = found["hits"]
         assert sorted(server) == sorted(hit["id"] for hit in local), (label, params)
+        assert answer["total"] == found["total"], (label, "the totals differ")
+        said = (answer["relaxed"], answer["corrections"], answer["showing_for"])
+        assert said == (found["relaxed"], found["corrections"], found["showing_for"]), (label, said)
         rank = {hit["id"]: hit["rank"] for hit in local}
         in_server_order = [rank[item_id] for item_id in server]
         assert in_server_order == sorted(in_server_order), f"{label}: the server ranks them otherwise"
     # Not a comparison of empty answers: the contract's expectations hold here too.
-    found = {label: len(result["out"][label]) for label, _ in CASES}
+    found = {label: result["out"][label]["total"] for label, _ in CASES}
+    relaxed = {label: result["out"][label]["showing_for"] for label, _ in CASES if result["out"][label]["relaxed"]}
+    assert relaxed == {
+        "4 letters: the relaxed pass": "honey",
+        "3 letters: the relaxed pass, a swap": "jam",
+        "two short words, both relaxed": "honey jar",
+        "relaxed, with a filter": "mug",
+    }
+    assert found["4 letters: the relaxed pass"] > 0 and found["relaxed finds nothing either"] == 0
+    assert found["relaxed, with a filter"] == 2
     assert found["4 letters: no typo"] == 0 and found["5-8 letters: not two typos"] == 0
     assert found["9+ letters: not three typos"] == 0 and found["first letter typo"] == 0
     assert found["5-8 letters: one typo"] > 0 and found["9+ letters: two typos"] > 0

@@ -164,7 +164,8 @@ def test_join_with_an_invite_code_opens_the_new_stall(page: Page, market: Market
         assert {k: stall[k] for k in PICKLES} == PICKLES
         assert stall["event_id"] == market.event["id"]
         invites = http.get(f"/api/events/{market.event['slug']}/invites", headers=market.organizer).json()
-        assert {"code": code, "used": True} in invites
+        spent = {i["code"]: i for i in invites}[code]
+        assert spent["used"] and spent["vendor_name"] == "Priya" and spent["stall"]["name"] == "Pickle & Pepper"
     assert stall["code"] in [s["code"] for s in event_stalls(market)]
     expect(page.locator(".vendor > p.meta").first).to_have_text(f"Stall C12 · #PicklePepper · code {stall['code']}")
     identity = vendor_identity(page)
@@ -390,6 +391,7 @@ def test_sell_two_at_a_haggled_price_then_the_last_one(page: Page, market: Marke
     expect(amount).to_have_value("25.98")  # price × quantity, before the haggling
     amount.fill("20")
     page.get_by_role("button", name="Mark sold").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, mark sold").click()  # it asks first
     expect(row.locator(".state")).to_have_text("Available")  # one left is just "Available"
     wait_until_sent(page)
 
@@ -401,6 +403,7 @@ def test_sell_two_at_a_haggled_price_then_the_last_one(page: Page, market: Marke
     page.get_by_label("How many (1 left)").wait_for()
     expect(page.get_by_label("Amount received (GBP)")).to_have_value("12.99")
     page.get_by_role("button", name="Mark sold").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, mark sold").click()  # it asks first
     expect(row.locator(".state")).to_have_text("Sold")
     expect(row.get_by_role("link", name="Sell Wildflower honey")).to_have_count(0)
     wait_until_sent(page)
@@ -428,6 +431,7 @@ def test_selling_more_than_is_left_is_refused_with_the_reason(
 
     how_many.fill("4")
     page.get_by_role("button", name="Mark sold").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, mark sold").click()  # it asks first
     expect(row.locator(".state")).to_have_text("Available")  # 1 left, as far as this phone knows
     expect(row).to_contain_text("Waiting to send")
     assert [(e["name"], e["args"]["quantity"], e["args"]["amount"]) for e in outbox(page)] == [("sell_item", 4, 1800)]
@@ -457,25 +461,28 @@ def test_selling_more_than_is_left_is_refused_with_the_reason(
 
 
 def test_reserve_and_release_from_the_dashboard(page: Page, market: Market) -> None:
+    # Holds are per unit (issue 14): holding one of 5 candles leaves 4 on sale; the button that
+    # releases it appears, and the one that holds stays while there are units left to hold.
     signed_in_at_honey(page, market)
     row = page.locator(".item-row", has_text="Beeswax candle")
 
-    row.get_by_role("button", name="Reserve Beeswax candle").click()
-    expect(row.locator(".state")).to_have_text("Reserved")
-    release = row.get_by_role("button", name="Release Beeswax candle")
+    row.get_by_role("button", name="Hold one Beeswax candle").click()
+    page.get_by_role("dialog", name="Hold one Beeswax candle").get_by_role("button", name="15 minutes").click()
+    expect(row.locator(".state")).to_have_text("4 available · 1 on hold")
+    release = row.get_by_role("button", name="Release hold on Beeswax candle")
     expect(release).to_be_visible()
     wait_until_sent(page)
     candle = item(market, "Beeswax candle")
-    assert candle["state"] == "reserved"
+    assert (candle["state"], candle["held"]) == ("available", 1)
     until = datetime.fromisoformat(candle["reserved_until"])
-    assert timedelta(minutes=28) < until - datetime.now(UTC) <= timedelta(minutes=30)
+    assert timedelta(minutes=13) < until - datetime.now(UTC) <= timedelta(minutes=15)
 
     release.click()
     expect(row.locator(".state")).to_have_text("Available · 5 left")
-    expect(row.get_by_role("button", name="Reserve Beeswax candle")).to_be_visible()
+    expect(row.get_by_role("button", name="Hold one Beeswax candle")).to_be_visible()
     wait_until_sent(page)
     candle = item(market, "Beeswax candle")
-    assert (candle["state"], candle["reserved_until"], candle["quantity"]) == ("available", None, 5)
+    assert (candle["state"], candle["reserved_until"], candle["quantity"], candle["held"]) == ("available", None, 5, 0)
 
 
 # --- 6. quick replies and reserving for the visitor in a conversation --------------------------
@@ -518,9 +525,15 @@ def test_quick_reply_and_reserve_for_the_visitor(page: Page, market: Market) -> 
     messages = eventually(visitor_sees, lambda ms: any(m["sender"] == "vendor" for m in ms), "the vendor's reply")
     assert [m["body"] for m in messages if m["sender"] == "vendor"] == [REPLY]
 
-    page.get_by_role("button", name="Reserve the item for this visitor (30 min)").click()
-    expect(page.get_by_text("Reserved for 30 minutes; the visitor has been told.")).to_be_visible()
-    assert item(market, "Wildflower honey")["state"] == "reserved"
+    page.get_by_role("button", name="Hold one for this visitor…").click()
+    page.get_by_role("dialog", name="Hold one Wildflower honey for this visitor").get_by_role(
+        "button", name="1 hour"
+    ).click()
+    expect(page.get_by_text("On hold for this visitor (1 hour); they are told.")).to_be_visible()
+    expect(page.get_by_role("button", name="Release the hold for this visitor")).to_be_visible()
+    wait_until_sent(page)
+    honey_now = item(market, "Wildflower honey")  # one jar of 3 held: the other 2 stay on sale
+    assert (honey_now["state"], honey_now["held"]) == ("available", 1)
     told = [m for m in visitor_sees() if m["sender"] == "system"]
     assert len(told) == 1
     assert re.fullmatch(r"Reserved for you until \d\d:\d\d: Wildflower honey\.", told[0]["body"]), told[0]["body"]

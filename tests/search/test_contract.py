@@ -243,12 +243,13 @@ async def test_facets_count_every_filtered_match(engine: SearchEngine) -> None:
             item(4, "Green vase", hashtags=("#Local",)),
         ]
     )
-    result = await search(engine, "mug", states=("available", "sold"))
+    result = await search(engine, "mug", states=("available", "sold"), facets=True)
     assert result.total == 3
     assert dict(result.facets["tags"]) == {"local": 2, "handmade": 2}
     assert dict(result.facets["stalls"]) == {STALL_A: 2, STALL_B: 1}
     assert dict(result.facets["state"]) == {"available": 2, "sold": 1}
     assert (await search(engine, "mug", facets=False)).facets == {}
+    assert (await search(engine, "mug")).facets == {}  # not asked for: not computed
 
 
 async def test_pages_are_exact_and_do_not_overlap(engine: SearchEngine) -> None:
@@ -423,3 +424,36 @@ def test_query_words_never_contain_syntax(q: str) -> None:
     for word in words:
         assert word.text and word.text.isalnum(), word
         assert not any(ch in word.text for ch in '"*-:()~^\\#\x00 ')
+
+
+# The relaxed second pass (search.relaxed) ------------------------------------------
+
+
+async def test_relaxed_rule_allows_one_typo_in_three_and_four_letter_words(engine: SearchEngine) -> None:
+    await engine.index([item(1, "Honey jar"), item(2, "Jam pot"), item(3, "Saturday special")])
+    assert titles(await search(engine, "hony", relaxed=True)) == ["Honey jar"]
+    assert titles(await search(engine, "jma ", relaxed=True)) == ["Jam pot"]  # a swap
+    assert (await search(engine, "hny ", relaxed=True)).total == 0  # "honey" is two typos away
+    assert (await search(engine, "jm ", relaxed=True)).total == 0  # 2 letters: still no typo
+    assert (await search(engine, "bam ", relaxed=True)).total == 0  # first letter: still not tolerated
+    assert (await search(engine, "sturdy ", relaxed=True)).total == 0  # 5+ letters: budgets unchanged
+
+
+async def test_second_pass_runs_only_when_the_strict_one_finds_nothing(engine: SearchEngine) -> None:
+    from search.relaxed import search_or_relax
+
+    await engine.index([item(1, "Honey jar", hashtags=["#LocalHoney"]), item(2, "Jam pot"), item(3, "Ham hock")])
+    strict = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="jam "))
+    assert (strict.relaxed, titles(strict.result)) == (False, ["Jam pot"])  # found: no second pass ("ham")
+    loose = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="hony"))
+    assert loose.relaxed and loose.result.total == 1 and titles(loose.result) == ["Honey jar"]
+    assert loose.corrections == {"hony": "honey"} and loose.showing_for == "honey"
+    two = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="hony jra "))
+    assert two.relaxed and titles(two.result) == ["Honey jar"]
+    assert two.corrections == {"hony": "honey", "jra": "jar"} and two.showing_for == "honey jar"
+    later_page = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="hony", offset=1, limit=1))
+    assert later_page.relaxed and later_page.result.total == 1 and later_page.corrections == {"hony": "honey"}
+    nothing = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="xylo"))
+    assert (nothing.relaxed, nothing.result.total, nothing.corrections) == (False, 0, {})
+    off = await search_or_relax(engine, SearchRequest(event_id=EVENT, q="hony"), relax=False)
+    assert (off.relaxed, off.result.total) == (False, 0)

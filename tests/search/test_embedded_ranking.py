@@ -17,12 +17,15 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import pytest
+import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import embedded_ranking
 from search.documents import ItemDocument, SearchRequest
 from search.embedded import EmbeddedEngine
+from search.embedded_queries import address_key, all_of, count, filter_query, word_query
+from search.embedded_ranking import closest_page, ranked_page
 from search.embedded_schema import FILLER, stored_words, to_tantivy
 from search.fuzzy import Vocabulary, match_word
 from search.query import query_words
@@ -165,3 +168,44 @@ def test_words_of_different_hashtags_are_never_close() -> None:
     matches = [match_word(vocabulary, word) for word in query_words("old gold ")]
     key = relevance_key(words, matches)
     assert key is not None and key.proximity == 1
+
+
+CLOSEST_TITLES = [
+    "red leather jacket",  # adjacent, no typo: the closest class of the best tier
+    "red jacket",
+    "red old jacket",  # proximity 2
+    "jacket red",  # reversed
+    "red reed lether jacket",
+    "reed jacket",  # a typo-free match of "reed", a typo of "red"
+    "old red",  # the second word missing: a later bucket
+    "leather red jacket for a red day",
+    "red lether",
+]
+
+
+@pytest.mark.parametrize("q", ["red jacket", "red jack", "reed jacket", "red lether", "jacket red", "red le"])
+def test_one_pass_page_is_the_ranked_page(
+    engine_loop: tuple[EmbeddedEngine, asyncio.AbstractEventLoop], q: str
+) -> None:
+    """`closest_page` (total and page in one tantivy pass, when the page lies among the
+    adjacent documents of the best typo tier) answers exactly what `ranked_page` answers,
+    for every page size and offset; when it cannot tell, it says so and counts the total."""
+    engine, loop = engine_loop
+    docs = [item(n, title, description=title) for n, title in enumerate(CLOSEST_TITLES * 3)]
+    loop.run_until_complete(engine.index(docs))
+    loop.run_until_complete(engine.close())
+    index = tantivy.Index.open(str(engine.path))
+    searcher, schema = index.searcher(), index.schema
+    words = [match_word(Vocabulary(w for t in CLOSEST_TITLES for w in t.split()), word) for word in query_words(q)]
+    word_queries = [word_query(schema, matches) for matches in words]
+    one_pass = 0
+    for start, stop in [(0, 1), (0, 2), (0, 3), (1, 3), (2, 6), (0, 20), (5, 9)]:
+        filters = filter_query(schema, SearchRequest(event_id=docs[0].event_id, q=q))
+        total = count(searcher, all_of([filters, word_queries[0]]))
+        expected = ranked_page(searcher, schema, filters, words, word_queries, "relevance", start, stop, total)
+        page, counted = closest_page(searcher, schema, filters, words, word_queries, start, stop, None)
+        assert counted == total
+        if page is not None:
+            one_pass += 1
+            assert [address_key(a) for a in page] == [address_key(a) for a in expected], (start, stop)
+    assert one_pass, "the one-pass page never applied"

@@ -166,3 +166,40 @@ async def test_unreachable_server_is_unhealthy_and_search_raises_engine_error() 
     with pytest.raises(EngineError):
         await engine.search(SearchRequest(event_id=EVENT, q="mug"))
     await engine.close()
+
+
+def test_one_typo_variants_keep_the_first_letter() -> None:
+    from search.fuzzy import one_typo_variants, term_typos
+
+    variants = one_typo_variants("hony")
+    assert {"honey", "hone", "hny", "hoy", "hnoy", "hong"} <= set(variants)
+    assert "hony" not in variants and not [v for v in variants if not v.startswith("h")]
+    assert all(term_typos("hony", v, 1, False) == 1 for v in variants)
+
+
+async def test_relaxed_search_counts_the_variants_and_searches_the_best() -> None:
+    """Meilisearch has no per-query typo rule: the engine counts each variant, then searches the best."""
+    from types import SimpleNamespace
+
+    engine = MeiliEngine("http://127.0.0.1:9", None)
+    asked: list[list[Any]] = []
+    searched: list[str] = []
+
+    async def multi_search(queries: list[Any]) -> list[Any]:
+        asked.append(queries)
+        counts = {"honey": 3, "hone": 1, "jar": 2, "jam": 5}
+        return [SimpleNamespace(total_hits=counts.get(q.query.strip(), 0)) for q in queries]
+
+    async def search(query: str, **options: Any) -> Any:
+        searched.append(query)
+        return SimpleNamespace(hits=[], total_hits=0, facet_distribution={})
+
+    vars(engine._client)["multi_search"] = multi_search
+    vars(engine._index)["search"] = search
+    await engine.search(SearchRequest(event_id=EVENT, q="hony jar", relaxed=True))
+    assert len(asked) == 2  # both words have 3-4 letters; "jar" matches itself, so it stays
+    assert searched == ["honey jar"]
+    assert all(q.filter == meili_filter(SearchRequest(event_id=EVENT)) for q in asked[0])
+    await engine.search(SearchRequest(event_id=EVENT, q="hony"))  # strict: no counting
+    assert len(asked) == 2 and searched[-1] == "hony"
+    await engine.close()

@@ -20,7 +20,7 @@ from server.domain.chat.views import (
     conversation_row_views,
     conversation_view,
     for_reader,
-    message_view,
+    message_views,
 )
 from server.domain.context import Services
 from server.domain.errors import Conflict, Forbidden, NotFound
@@ -91,6 +91,7 @@ async def list_conversations(actor: Actor | None) -> list[ConversationView]:
         Conversation.stall.code.as_alias("stall_code"),
         Conversation.stall.name.as_alias("stall_name"),
         Conversation.stall.vendor.as_alias("vendor"),
+        Conversation.device.first_name.as_alias("visitor_first_name"),
     )
     if who.role == "device":
         query = query.where(Conversation.device == who.device_id)
@@ -116,7 +117,7 @@ async def messages_after(
         .order_by(Message.seq)
         .limit(max(1, min(limit, 500)))
     )
-    return await for_reader(who, [message_view(r) for r in rows])
+    return await for_reader(who, await message_views(rows))
 
 
 def intro_message(stall_name: str, event_name: str, item_title: str | None = None) -> str:

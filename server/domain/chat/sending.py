@@ -19,14 +19,14 @@ from server.domain.chat.auto_answer import asks_if_available, availability_answe
 from server.domain.chat.channels import conversation_scope
 from server.domain.chat.conversations import open_row
 from server.domain.chat.participants import channels_of, participant, participant_and_vendor
-from server.domain.chat.views import MessageView, for_reader, message_view
+from server.domain.chat.views import MessageView, for_reader, message_views
 from server.domain.context import Services
 from server.domain.errors import Conflict, Invalid, NotFound
 from server.domain.flood import refuse_if_flooding
 from server.domain.money import format_money
 from server.domain.rows import as_uuid, locked, one
 from server.domain.validate import text
-from server.domain.views import photo_view
+from server.domain.views import photo_sizes, photo_view, sized_photo_view
 from server.tables import Conversation, Item, Message, Photo
 from sync.log import UnitOfWork, unit_of_work
 from sync.plain import plain
@@ -85,7 +85,7 @@ async def _resent(who: Actor, stored: dict[str, Any], data: SendInput) -> Messag
     if stored["conversation"] != data.conversation_id:
         raise Conflict("This message id cannot be used; send with a new id", field="message_id")
     await participant(who, data.conversation_id)
-    return (await for_reader(who, [message_view(stored)]))[0]
+    return (await for_reader(who, await message_views([stored])))[0]
 
 
 async def system_message(services: Services, conversation_id: UUID, body: str, item_id: UUID | None = None) -> None:
@@ -155,7 +155,7 @@ async def _append(
     uow.record(conversation_scope(conversation["id"]), "message", message_id, 1)
     uow.record(conversation_scope(conversation["id"]), "conversation", conversation["id"], version)
     # Built from what was just inserted rather than read back: one query fewer per message.
-    photo = photo_view(photo_key) if photo_key else None
+    photo = sized_photo_view(photo_key, await photo_sizes([photo_key])) if photo_key else None
     view = MessageView(
         id=message_id,
         conversation_id=as_uuid(conversation["id"]),

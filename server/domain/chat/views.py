@@ -12,8 +12,14 @@ from server.domain.actors import Actor
 from server.domain.chat.channels import account_channel
 from server.domain.chat.presence import is_online
 from server.domain.rows import as_uuid, one
-from server.domain.views import photo_view, utc
+from server.domain.views import PhotoSizes, photo_sizes, sized_photo_view, utc
 from server.tables import Conversation
+
+
+def visitor_label(device_id: object, first_name: str | None = "") -> str:
+    """The visitor's name in a chat, the same on both sides: the first name they chose, else
+    "Visitor" and the first four characters of their device id ("Visitor A64B")."""
+    return first_name or f"Visitor {str(device_id)[:4].upper()}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class ConversationView:
     stall_code: str
     stall_name: str
     device_id: UUID
+    visitor_name: str  # how both sides call the visitor: their chosen first name or "Visitor A64B"
     item_id: UUID | None
     last_seq: int
     last_preview: str
@@ -55,6 +62,7 @@ async def conversation_view(conversation_id: object, actor: Actor) -> Conversati
             Conversation.stall.code.as_alias("stall_code"),
             Conversation.stall.name.as_alias("stall_name"),
             Conversation.stall.vendor.as_alias("vendor"),
+            Conversation.device.first_name.as_alias("visitor_first_name"),
         ).where(Conversation.id == conversation_id),
         "No such conversation",
     )
@@ -78,8 +86,15 @@ def message_version(view: MessageView) -> int:
     return 1 + (view.delivered_at is not None) + (view.read_at is not None)
 
 
-def message_view(row: dict[str, Any]) -> MessageView:
-    photo = photo_view(row["photo_key"]) if row["photo_key"] else None
+async def message_views(rows: list[dict[str, Any]]) -> list[MessageView]:
+    """Views of message rows with their photos' real sizes (one query for all of them)."""
+    sizes = await photo_sizes(r["photo_key"] for r in rows if r["photo_key"])
+    return [message_view(r, sizes) for r in rows]
+
+
+def message_view(row: dict[str, Any], sizes: PhotoSizes | None = None) -> MessageView:
+    """The view of a message row; its photo is 0 x 0 unless `sizes` has it (`message_views`)."""
+    photo = sized_photo_view(row["photo_key"], sizes or {}) if row["photo_key"] else None
     return MessageView(
         id=as_uuid(row["id"]),
         conversation_id=as_uuid(row["conversation"]),
@@ -103,6 +118,7 @@ def _conversation_view(row: dict[str, Any], who: Actor, seller_online: bool) -> 
         stall_code=row["stall_code"],
         stall_name=row["stall_name"],
         device_id=as_uuid(row["device"]),
+        visitor_name=visitor_label(row["device"], row.get("visitor_first_name")),
         item_id=as_uuid(row["item"]) if row["item"] else None,
         last_seq=int(row["last_seq"]),
         last_preview=row["last_preview"],
@@ -114,5 +130,6 @@ def _conversation_view(row: dict[str, Any], who: Actor, seller_online: bool) -> 
 
 
 def conversation_row_views(rows: list[dict[str, Any]], who: Actor, online: dict[Any, bool]) -> list[ConversationView]:
-    """Views of conversation rows selected with their stall's code, name and vendor."""
+    """Views of conversation rows selected with their stall's code, name and vendor (and the
+    device's first name as `visitor_first_name`)."""
     return [_conversation_view(r, who, online[r["vendor"]]) for r in rows]
