@@ -24,9 +24,10 @@ export const pull = folded(pullOnce);
 // that were not theirs, which a vendor signing in on the same phone must still get in full.
 const cursorKeyFor = (slug, identity) => `cursor:${slug}:${identity.account_id || identity.device_id || identity.kind}`;
 
-async function pullPage(slug, token, cursor, { stall, context }) {
+// `whole`: no patches this time (a page of them did not fit the replica: kit/replica.js).
+async function pullPage(slug, token, cursor, { stall, context, whole = false }) {
   const staged = Boolean(stall && !cursor);
-  const json = { event: slug, cursor, limit: staged ? FIRST_PAGE : PAGE, format: FORMAT };
+  const json = { event: slug, cursor, limit: staged ? FIRST_PAGE : PAGE, format: FORMAT, patches: !whole };
   if (staged) json.stall = stall;
   const page = expandPage(await request("POST", "/api/sync/pull", { token, json }), context);
   // Later pages (deltas) carry no event record: they take its id and currency from here.
@@ -45,7 +46,8 @@ async function pullOnce(slug, { stall = null } = {}) {
       await pullToHead({
         cursor: (await kvGet(cursorKey)) ?? null,
         progressive: !held, // a first visit: show the scanned stall as soon as its page is in
-        fetchPage: (cursor) => pullPage(slug, identity.token, cursor, { stall: held ? null : stall, context }),
+        fetchPage: (cursor, { whole = false } = {}) =>
+          pullPage(slug, identity.token, cursor, { stall: held ? null : stall, context, whole }),
         apply: async (page, fresh) => {
           await applyPage(page.changes, { cursorKey, cursor: page.cursor, fresh });
           emit("pulled", { slug, snapshot: page.snapshot });

@@ -39,6 +39,7 @@ class Change:
     entity_id: str
     op: str  # "upsert" | "delete"
     version: int
+    changed: tuple[str, ...] | None = None  # the columns touched, when the writer names them
 
 
 @dataclass
@@ -53,8 +54,18 @@ class UnitOfWork:
         """Publish a realtime event (a chat message, a receipt) once the transaction commits."""
         self.announcements.append((data, channels))
 
-    def record(self, scope: str, entity: str, entity_id: object, version: int, op: str = "upsert") -> None:
-        self.changes.append(Change(scope, entity, str(entity_id), op, version))
+    def record(
+        self,
+        scope: str,
+        entity: str,
+        entity_id: object,
+        version: int,
+        op: str = "upsert",
+        changed: tuple[str, ...] | None = None,
+    ) -> None:
+        """Log a change; `changed` names the columns it touched when the writer knows them
+        exactly (then a pull may send just those fields), None when it does not."""
+        self.changes.append(Change(scope, entity, str(entity_id), op, version, changed))
 
 
 def event_scope(event_id: object) -> str:
@@ -112,6 +123,7 @@ async def _append(changes: list[Change]) -> int:
                 entity_id=c.entity_id,
                 op=c.op,
                 version=c.version,
+                changed=",".join(c.changed) if c.changed is not None else None,
                 created_at=now,
             )
             for i, c in enumerate(changes)

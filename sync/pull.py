@@ -56,6 +56,19 @@ class PullResult:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """What a log page knows of how a record changed since the caller's cursor: the columns its
+    writers touched since version `base` (the version the caller must hold for a patch of those
+    columns to bring it up to date), or None when some change did not name its columns."""
+
+    changed: frozenset[str] | None
+    base: int
+
+
+Edits = dict[tuple[str, str], Edit]
+
+
+@dataclass(frozen=True)
 class SnapshotPage:
     """Paged snapshot records and where the next page starts (`after`, opaque to the library,
     kept in the cursor); `after` None: these were the snapshot's last records."""
@@ -94,18 +107,28 @@ async def pull(
 ) -> PullResult:
     """The next page of `feed` for a caller at `cursor_token` (None: start with a snapshot);
     cursors are signed with `key` and bound to `feed_id`."""
+    result, _ = await pull_with_edits(feed, feed_id, cursor_token, key, limit)
+    return result
+
+
+async def pull_with_edits(
+    feed: Feed, feed_id: str, cursor_token: str | None, key: bytes, limit: int = DEFAULT_LIMIT
+) -> tuple[PullResult, Edits]:
+    """`pull`, and for a page that follows the log (never a snapshot page: its records are read
+    whole, at any moment of the snapshot) what changed in each record since the cursor, so a
+    record format can send a patch instead of the record."""
     if not 1 <= limit <= MAX_LIMIT:
         raise SyncInvalid(f"limit must be between 1 and {MAX_LIMIT} records a page", field="limit")
     if not cursor_token:
         head, _ = await _log_bounds()
-        return await _snapshot_page(feed, Cursor(feed_id, head, ""), key, limit)
+        return await _snapshot_page(feed, Cursor(feed_id, head, ""), key, limit), {}
     cursor = decode(cursor_token, key, feed_id)
     if cursor.in_snapshot:
-        return await _snapshot_page(feed, cursor, key, limit)
+        return await _snapshot_page(feed, cursor, key, limit), {}
     head, floor = await _log_bounds()
     if cursor.seq < floor or cursor.seq > head:
         # Compacted away, or from a database that has since been restored: start over.
-        return PullResult(cursor="", has_more=True, reset=True)
+        return PullResult(cursor="", has_more=True, reset=True), {}
     return await _log_page(feed, cursor, head, key, limit, await feed.scopes())
 
 
@@ -123,25 +146,48 @@ async def _snapshot_page(feed: Feed, cursor: Cursor, key: bytes, limit: int) -> 
         return PullResult(encode(next_cursor, key), has_more=True, snapshot=True, changes=changes)
     # The snapshot is complete: catch up on the log since it began, in the same answer.
     head, _ = await _log_bounds()
-    tail = await _log_page(feed, Cursor(cursor.event_id, cursor.seq), head, key, limit, await feed.scopes())
+    tail, _ = await _log_page(feed, Cursor(cursor.event_id, cursor.seq), head, key, limit, await feed.scopes())
     if tail.reset:
         return tail  # the log was compacted past the snapshot's start while it was being read
     return PullResult(tail.cursor, has_more=tail.has_more, snapshot=True, changes=changes + tail.changes)
 
 
-async def _log_page(feed: Feed, cursor: Cursor, head: int, key: bytes, limit: int, scopes: Sequence[str]) -> PullResult:
+async def _log_page(
+    feed: Feed, cursor: Cursor, head: int, key: bytes, limit: int, scopes: Sequence[str]
+) -> tuple[PullResult, Edits]:
     entries = (
-        await ChangeLog.select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
+        await ChangeLog.select(
+            ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.version, ChangeLog.changed
+        )
         .where((ChangeLog.seq > cursor.seq) & (ChangeLog.seq <= head) & ChangeLog.scope.is_in(list(scopes)))
         .order_by(ChangeLog.seq)
         .limit(limit)
     )
     if cursor.seq < (await _log_bounds())[1]:
-        return PullResult(cursor="", has_more=True, reset=True)  # compacted while we read: start over
+        return PullResult(cursor="", has_more=True, reset=True), {}  # compacted while we read: start over
     has_more = len(entries) == limit
     new_seq = int(entries[-1]["seq"]) if has_more else head
     changes = await _current_state(feed, entries)
-    return PullResult(encode(Cursor(cursor.event_id, new_seq), key), has_more=has_more, changes=changes)
+    result = PullResult(encode(Cursor(cursor.event_id, new_seq), key), has_more=has_more, changes=changes)
+    return result, _edits(entries)
+
+
+def _edits(entries: list[dict[str, Any]]) -> Edits:
+    """Per changed entity: the union of the columns its entries name (None if one names none),
+    and the version before the first of them. Versions count changes one by one, so a caller
+    holding `base` or newer has seen everything before these entries; where they do not, `base`
+    only comes out too high and the caller asks for the whole record (never a wrong merge)."""
+    edits: Edits = {}
+    for entry in entries:
+        k = (entry["entity"], entry["entity_id"])
+        named = entry["changed"]
+        changed = frozenset(n for n in named.split(",") if n) if named is not None else None
+        if k not in edits:
+            edits[k] = Edit(changed, int(entry["version"]) - 1)
+            continue
+        before = edits[k].changed
+        edits[k] = Edit(before | changed if before is not None and changed is not None else None, edits[k].base)
+    return edits
 
 
 async def _current_state(feed: Feed, entries: list[dict[str, Any]]) -> list[Change]:

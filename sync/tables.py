@@ -22,6 +22,10 @@ class ChangeLog(Table, tablename="change_log"):
     entity_id = Varchar(length=64)
     op = Varchar(length=16)  # "upsert" | "delete"
     version = Integer(default=1)
+    # The columns the change touched, comma-separated, when its writer said so; null when it did
+    # not (a new entity, a change of visibility, any writer that does not name its columns). A
+    # pull can then send a patch of those fields instead of the whole record (sync/FORMAT.md).
+    changed = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

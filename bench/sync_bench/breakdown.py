@@ -38,13 +38,14 @@ def _without_entity(entity: str) -> Callable[[Change], Change | None]:
 
 
 def contributions(bodies: Sequence[bytes]) -> tuple[int, list[tuple[str, int]]]:
-    """The pages' gzipped total and [(part, bytes it adds)], largest first."""
+    """The pages' gzipped total and [(part, bytes it adds)], largest first (an item key counts in
+    whole records and in patches, `[entity, id, version, patch, base]`, alike)."""
     pages = [json.loads(b) for b in bodies]
     total = _gzipped(pages)
     keys = sorted({k for p in pages for c in p["changes"] if c[0] == "item" and c[3] for k in c[3]})
     variants: dict[str, list[Page]] = {f"item.{k}": _each_change(pages, _without_item_key(k)) for k in keys}
-    variants["ids (every change)"] = _each_change(pages, lambda c: [c[0], "", c[2], c[3]])
-    variants["versions"] = _each_change(pages, lambda c: [c[0], c[1], 0, c[3]])
+    variants["ids (every change)"] = _each_change(pages, lambda c: [c[0], "", *c[2:]])
+    variants["versions"] = _each_change(pages, lambda c: [c[0], c[1], 0, *c[3:]])
     variants["photo tables"] = [{**p, "photos": []} for p in pages]
     for entity in sorted({c[0] for p in pages for c in p["changes"]} - {"item"}):
         variants[f"{entity} records"] = _each_change(pages, _without_entity(entity))

@@ -53,6 +53,7 @@ class Way:
     limit: int = DEFAULT_LIMIT
     stall: str | None = None
     first_limit: int | None = None
+    patches: bool = False  # format 2: item patches in log pages, as the apps ask since they merge them
 
 
 async def pull_page(
@@ -61,7 +62,8 @@ async def pull_page(
     """One page as the API encodes it: (JSON, next cursor, more to pull, records)."""
     limit = (way.first_limit or way.limit) if first else way.limit
     if way.fmt == 2:
-        compact = await pull_format2(market, actor, slug, cursor, limit, way.stall if first else None)
+        stall = way.stall if first else None
+        compact = await pull_format2(market, actor, slug, cursor, limit, stall, patches=way.patches)
         return encode_json(compact), compact.cursor, compact.more, len(compact.changes)
     page = await pull(market, actor, slug, cursor, limit)
     return encode_json(page), page.cursor, page.has_more, len(page.changes)
@@ -99,10 +101,11 @@ def describe(label: str, figures: PullFigures) -> None:
     )
 
 
-def side_by_side(label: str, one: PullFigures, two: PullFigures) -> None:
-    """One line per format and the ratio of the gzipped bytes."""
+def side_by_side(label: str, one: PullFigures, two: PullFigures, patched: PullFigures | None = None) -> None:
+    """One line per format (and format 2 with patches, when given) and the ratio of the gzipped bytes."""
     print(f"  {label}:")
-    for name, figures in (("format 1", one), ("format 2", two)):
+    ways = [("format 1", one), ("format 2", two)] + ([("format 2, patches", patched)] if patched else [])
+    for name, figures in ways:
         total = figures.seconds * 1000
         print(
             f"    {name}: {figures.pages} page(s), {figures.records:,} records, "
@@ -110,6 +113,8 @@ def side_by_side(label: str, one: PullFigures, two: PullFigures) -> None:
             f"({figures.gzip_bytes / 1024:,.1f} KiB); {total:.1f} ms"
         )
     print(f"    format 2 / format 1 gzipped: {two.gzip_bytes / max(1, one.gzip_bytes):.1%}")
+    if patched:
+        print(f"    format 2 with patches / format 1 gzipped: {patched.gzip_bytes / max(1, one.gzip_bytes):.1%}")
 
 
 def indexer_behind(database: Path) -> int:

@@ -11,6 +11,9 @@
 //   remembers the version, so an older copy arriving later cannot bring the record back. A
 //   tombstone has no entity, event or parent, so no IndexedDB index ever lists it.
 // - Receipts only move forward: an older copy of a message never clears delivered_at/read_at.
+// - A patch (op "patch": an item's changed fields, sync/FORMAT.md) lays over the stored record
+//   only if that one is at the patch's `base` version or newer; otherwise applying throws
+//   MissingBase and the pull loop asks for the same page again in whole records.
 // - The first pull of an event, and a `reset` (the server no longer has our place in its log),
 //   is a snapshot of several pages: it is gathered whole and swapped in with one write, so a
 //   connection lost half-way never leaves half a market. A first visit may instead ask for the
@@ -18,8 +21,10 @@
 //   the visitor scanned, is applied at once and the rest streams in behind it, page by page,
 //   each with the snapshot cursor that resumes it.
 
+import { patched } from "./wire.js";
+
 /**
- * @typedef {{entity: string, id: string, op?: string, version?: number, data?: any}} Change
+ * @typedef {{entity: string, id: string, op?: string, version?: number, data?: any, base?: number, patch?: any}} Change
  * @typedef {{key: string, entity: string, id: string, version: number, event_id: string|null,
  *   parent: string|null, data: any}} LiveRecord
  * @typedef {{key: string, version: number, deleted: true}} Tombstone
@@ -48,9 +53,18 @@ function keepReceipts(existing, incoming) {
   return { ...incoming, data };
 }
 
+/** A patch arrived for a record not held at its base version: the page is needed whole. */
+export class MissingBase extends Error {
+  /** @param {Change} change */
+  constructor(change) {
+    super(`no ${change.entity} ${change.id} at version ${change.base} to patch`);
+    this.name = "MissingBase";
+  }
+}
+
 /**
  * What to store after applying `change` over `existing`: a record, a tombstone, or null when the
- * stored one is newer (nothing to write).
+ * stored one is newer (nothing to write). Throws MissingBase for a patch it cannot lay over.
  * @param {StoredRecord | null | undefined} existing
  * @param {Change} change
  * @returns {StoredRecord | null}
@@ -59,6 +73,11 @@ export function applyChange(existing, change) {
   const version = change.version ?? change.data?.version ?? 1;
   if (existing && version < existing.version) return null;
   if (change.op === "delete") return { key: recordKey(change.entity, change.id), version, deleted: true };
+  if (change.op === "patch") {
+    if (!existing || isTombstone(existing) || existing.version < (change.base ?? Infinity)) throw new MissingBase(change);
+    const data = patched(change.entity, change.id, version, existing.data, change.patch, { eventId: existing.event_id });
+    return toRecord({ entity: change.entity, id: change.id, version, data });
+  }
   const incoming = toRecord({ ...change, version });
   return existing && !isTombstone(existing) ? keepReceipts(existing, incoming) : incoming;
 }
@@ -117,7 +136,9 @@ export async function wholeSnapshot(fetchPage) {
  * to swap in. With `progressive`, a first pull (no cursor) instead applies its first snapshot page
  * as it arrives (`fresh`: drop what was held of the event) and the later ones as plain pages
  * (a reset is still gathered whole and swapped). Resolves with the last cursor.
- * @param {{cursor: string|null, fetchPage: (cursor: string|null) => Promise<Page>,
+ * A page whose patches do not fit what is held (MissingBase) is fetched again from the same cursor
+ * with `{whole: true}` (the fetcher then asks for whole records) and applied instead.
+ * @param {{cursor: string|null, fetchPage: (cursor: string|null, options?: {whole?: boolean}) => Promise<Page>,
  *   apply: (page: Page, fresh: boolean) => Promise<void>, maxResets?: number, progressive?: boolean}} options
  */
 export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3, progressive = false }) {
@@ -146,8 +167,15 @@ export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3, prog
         continue;
       }
     }
-    const page = /** @type {Page} */ (answer);
-    await apply(page, fresh);
+    let page = /** @type {Page} */ (answer);
+    try {
+      await apply(page, fresh);
+    } catch (error) {
+      if (!(error instanceof MissingBase) || fresh) throw error;
+      page = await fetchPage(cursor, { whole: true });
+      if (page.reset) continue; // the next round starts over, as for any reset
+      await apply(page, false);
+    }
     cursor = page.cursor;
     if (!page.has_more) break;
   }

@@ -212,6 +212,15 @@ export function compact(entity, data) {
 }
 
 /**
+ * An item patch (sync/FORMAT.md, "Patches") laid over the record held at `base` or newer: the held
+ * record made lean, the patch's keys over it (the patch spells out defaults), expanded again.
+ * @param {string} entity @param {string} id @param {number} version @param {any} held @param {any} patch @param {Context} [ctx]
+ */
+export function patched(entity, id, version, held, patch, ctx = {}) {
+  return expand(entity, id, version, { ...compact(entity, held), ...patch }, ctx);
+}
+
+/**
  * A format-2 pull answer as the kit's page: changes expanded into the app's records.
  * `ctx.eventId`/`ctx.currency` come from the page's own event record when it has one.
  * A format-1 answer (an older server) passes through with its records made URL-free too.
@@ -232,8 +241,14 @@ export function expandPage(answer, ctx = {}) {
     ...ctx, photos: answer.photos || [],
     eventId: event ? canonicalId(event[1]) : ctx.eventId, currency: event ? event[3].currency : ctx.currency,
   };
-  const changes = rows.map((/** @type {[string, string, number, any]} */ [entity, short, version, data]) => {
+  const changes = rows.map((/** @type {any[]} */ [entity, short, version, data, base]) => {
     const id = canonicalId(short);
+    if (base !== undefined) {
+      // A patch: its photos (indices into this page's table) made lean, so it lays over a stored record.
+      const patch = { ...data };
+      if (patch.photos) patch.photos = patch.photos.map((/** @type {any} */ p) => photoTuple(photoOf(p, context.photos))).filter(Boolean);
+      return { entity, id, version, op: "patch", base, patch, data: null };
+    }
     return {
       entity, id, version, op: data === null ? "delete" : "upsert",
       data: data === null ? null : expand(entity, id, version, data, context),

@@ -29,7 +29,9 @@ from sync.push import PushRequest, PushResult
 @dataclass(frozen=True)
 class PullRequest:
     """`format` 1 (the default, what old clients get) or 2 (compact records, sync/FORMAT.md);
-    `stall`, a stall code, puts that stall's records first in a format-2 snapshot (first pull only)."""
+    `stall`, a stall code, puts that stall's records first in a format-2 snapshot (first pull only);
+    `patches`, format 2, lets a page that follows the log send an item's changed fields instead of
+    the whole item, to a client that merges them (an older format-2 client does not ask)."""
 
     event: str  # slug or id
     cursor: str | None = None
@@ -37,6 +39,7 @@ class PullRequest:
     limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT), KwargDefinition(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     format: Literal[1, 2] = 1
     stall: str | None = None
+    patches: bool = False
 
 
 class SyncController(Controller):
@@ -50,7 +53,9 @@ class SyncController(Controller):
         """Changes since `cursor` (none: a snapshot first), in the record format asked for
         (sync/FORMAT.md). `reset: true` means start over; a limit outside 1..2000 is a 422."""
         if data.format == 2:
-            return await pull_format2(services, actor, data.event, data.cursor, data.limit, data.stall)
+            return await pull_format2(
+                services, actor, data.event, data.cursor, data.limit, data.stall, patches=data.patches
+            )
         return await pull(services, actor, data.event, data.cursor, data.limit)
 
     @post("/push", status_code=200)

@@ -33,7 +33,7 @@ from server.domain.totals import event_totals
 from server.domain.views import ItemView, cause_view, event_view, item_views, stall_view
 from server.tables import Cause, Conversation, Event, Item, Message, Sale, Stall
 from sync.log import event_scope
-from sync.pull import DEFAULT_LIMIT, Change, PullResult, SnapshotPage
+from sync.pull import DEFAULT_LIMIT, Change, PullResult, SnapshotPage, pull_with_edits
 from sync.pull import pull as pull_feed
 
 MESSAGES_IN_SNAPSHOT = 200  # per conversation; older ones are fetched on demand
@@ -56,14 +56,18 @@ async def pull_format2(
     cursor_token: str | None,
     limit: int = DEFAULT_LIMIT,
     stall: str | None = None,
+    *,
+    patches: bool = False,
 ) -> Format2Page:
-    """`pull` in format 2; `stall` (a stall code, first pull only) puts that stall's records first."""
+    """`pull` in format 2; `stall` (a stall code, first pull only) puts that stall's records first;
+    `patches`: the client merges item patches (sync/FORMAT.md), so log pages may send them."""
     caller = require_any(actor)
     event = await events.get_event(event_ref)
     first = await _visible_stall(event.id, stall) if stall and not cursor_token else None
     feed = Format2Feed(services, caller, event.id, first)
-    result = await pull_feed(feed, str(event.id), cursor_token, services.settings.resolved_secret(), limit)
-    return format2_page(result, event.currency)
+    secret = services.settings.resolved_secret()
+    result, edits = await pull_with_edits(feed, str(event.id), cursor_token, secret, limit)
+    return format2_page(result, event.currency, edits if patches else None)
 
 
 async def _visible_stall(event_id: UUID, code: str) -> str | None:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sync.pull import Change, PullResult
+from sync.pull import Change, Edit, Edits, PullResult
 from sync.timestamps import rfc3339
 
 FORMAT = 2
@@ -66,15 +67,23 @@ class Format2Page:
     reset: bool = False  # drop the cursor and pull again without one
     snapshot: bool = False  # part of a snapshot (a fresh replica)
     photos: list[tuple[str, int, int]] = field(default_factory=list)  # [key, width, height]
-    changes: list[tuple[str, str, int, dict[str, Any] | None]] = field(default_factory=list)
+    # [entity, id, version, data or null], or [entity, id, version, patch, base] (a patch)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
     format: int = FORMAT
 
 
-def format2_page(result: PullResult, currency: str) -> Format2Page:
+def format2_page(result: PullResult, currency: str, edits: Edits | None = None) -> Format2Page:
     """`result` (format-1 records) as a format-2 page; `currency` is the event's (items in it
-    leave theirs out)."""
+    leave theirs out). With `edits` (the client merges patches), an item whose changes since the
+    cursor touched only fields a patch can carry is sent as `[entity, id, version, patch, base]`."""
     table = _PhotoTable()
-    changes = [(c.entity, short_id(c.id), c.version, _record(c, currency, table)) for c in result.changes]
+    changes: list[tuple[Any, ...]] = []
+    for c in result.changes:
+        patch = _item_patch(c, edits.get((c.entity, c.id)), table) if edits else None
+        if patch is not None:
+            changes.append((c.entity, short_id(c.id), c.version, patch[0], patch[1]))
+        else:
+            changes.append((c.entity, short_id(c.id), c.version, _record(c, currency, table)))
     return Format2Page(
         cursor=result.cursor,
         more=result.has_more,
@@ -147,6 +156,55 @@ def _item(data: dict[str, Any], currency: str, photos: _PhotoTable) -> dict[str,
     }
     record.update({k: v for k, v in optional.items() if v})
     return record
+
+
+# What an item's columns are in its format-2 record, for the columns a patch can carry. A change
+# naming any other column (visibility, its stall, its creation) sends the whole record.
+_PATCHED_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "description": ("desc",),
+    "price": ("price",),
+    "currency": ("cur",),
+    "quantity": ("qty",),
+    "own_tags": ("tags",),
+    "hashtags": ("tags",),
+    "tag_keys": ("tags",),
+    "causes": ("causes",),
+    "photo_keys": ("photos",),
+    "state": ("state",),
+    "held": ("held",),
+    "reserved_until": ("until",),
+    "reserved_for": (),  # not in the record since per-unit holds
+    "updated_at": ("updated",),
+}
+
+# Each key's value in a patch: always present, defaults included ("state": "available", "until":
+# null), since a patch overwrites what the client holds.
+_PATCH_VALUES: dict[str, Callable[[dict[str, Any], _PhotoTable], Any]] = {
+    "title": lambda d, _: d["title"],
+    "desc": lambda d, _: d["description"],
+    "price": lambda d, _: d["price"],
+    "cur": lambda d, _: d["currency"],
+    "qty": lambda d, _: d["quantity"],
+    "tags": lambda d, _: d["hashtags"],
+    "causes": lambda d, _: d["causes"],
+    "photos": lambda d, table: [table.ref(p) for p in d["photos"]],
+    "state": lambda d, _: d["state"],
+    "held": lambda d, _: d["held"],
+    "until": lambda d, _: _second(d["reserved_until"]) if d["reserved_until"] else None,
+    "updated": lambda d, _: _second(d["updated_at"]),
+}
+
+
+def _item_patch(change: Change, edit: Edit | None, photos: _PhotoTable) -> tuple[dict[str, Any], int] | None:
+    """The fields of an item that changed since the cursor, with the version they apply to; None
+    when only the whole record will do (not an item, a tombstone, or a change not named)."""
+    if change.entity != "item" or change.data is None or edit is None or edit.changed is None:
+        return None
+    if not edit.changed <= _PATCHED_KEYS.keys() or edit.base < 1:
+        return None
+    keys = sorted({key for column in edit.changed for key in _PATCHED_KEYS[column]})
+    return {key: _PATCH_VALUES[key](change.data, photos) for key in keys}, edit.base
 
 
 def _second(moment: datetime) -> str:

@@ -601,11 +601,17 @@ def _refuse_if_sold(row: dict[str, Any]) -> None:
         raise Conflict("This item is sold out; undo its last sale to put it back on sale", field="state")
 
 
+_MISSING = object()
+
+
 async def _save_changes(uow: UnitOfWork, row: dict[str, Any], changes: dict[str, Any], op: str = "upsert") -> None:
     version = int(row["version"]) + 1
     values = {getattr(Item, k): v for k, v in changes.items()}
     await Item.update({**values, Item.version: version, Item.updated_at: datetime.now(UTC)}).where(Item.id == row["id"])
-    uow.record(event_scope(row["event"]), "item", row["id"], version, op=op)
+    # Name only the columns whose value moved (an edit rewrites every derived tag column), so a
+    # pull's patch carries just those; a value that merely looks different is named too (safe).
+    touched = (*sorted(k for k, v in changes.items() if row.get(k, _MISSING) != v), "updated_at")
+    uow.record(event_scope(row["event"]), "item", row["id"], version, op=op, changed=touched)
     if "state" in changes or op == "delete":
         await announce_item_state(
             uow,
