@@ -9,11 +9,16 @@ batch twice at once, and pull in any order. After everyone finally pushes and pu
   accepted sell mutation);
 - no sold item is ever seen un-sold afterwards; quantities never go below zero and stock
   plus units sold always equals the starting stock.
+
+Two of the clients (a2, v2) pull in format 2 with item patches, as the apps do, merging each
+patch over the record they hold (and failing the test if a patch ever arrives for a record not
+held at its base); at the end their items must equal, field for field, a format-1 pull's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,18 +26,21 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from litestar.serialization import encode_json
 
 from server.domain import events, items
 from server.domain.actors import Actor
 from server.domain.context import Services
 from server.domain.events import EventInput
-from server.domain.feed import pull
+from server.domain.feed import pull, pull_format2
 from server.domain.items import ItemInput
 from server.domain.mutations import push
 from server.domain.stalls import StallInput, join_event
 from server.settings import Settings
 from server.tables import ALL_TABLES, Account, Device, Item, LogHead, Message, MutationResult, Sale
 from sync.push import Mutation, PushRequest
+from tests.test_sync_format2 import _format1_changes
+from tests.test_sync_patches import _merge
 
 
 @dataclass
@@ -49,6 +57,8 @@ class Client:
     versions: dict[str, int] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # replica of visible messages
     conversations: dict[str, str] = field(default_factory=dict)  # stall code -> conversation id (visitors)
+    patches: bool = False  # pulls format 2 with item patches (as the apps do) instead of format 1
+    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # format 2: what it holds
 
 
 @dataclass
@@ -61,6 +71,7 @@ class World:
     sell_mutations: set[str] = field(default_factory=set)  # sale ids of applied sells
     sent_messages: set[str] = field(default_factory=set)  # message ids of applied sends
     stall_codes: tuple[str, str] = ("", "")
+    event_id: str = ""
 
 
 # -- the program ---------------------------------------------------------------------------
@@ -182,6 +193,9 @@ async def _push(world: World, client: Client, lose_response: bool = False) -> No
 
 
 async def _pull(world: World, client: Client) -> None:
+    if client.patches:
+        await _pull_patches(world, client)
+        return
     while True:
         page = await pull(world.market, client.actor, "prop-fair", client.cursor, limit=4)
         if page.reset:
@@ -205,6 +219,27 @@ async def _pull(world: World, client: Client) -> None:
             _watch_sold(world, change.id, change.version, change.data["state"])
         client.cursor = page.cursor
         if not page.has_more:
+            return
+
+
+async def _pull_patches(world: World, client: Client) -> None:
+    """Format 2 with patches, each page as the API encodes it, merged as the spec says."""
+    event = {"id": world.event_id, "currency": "EUR"}
+    while True:
+        answer = await pull_format2(world.market, client.actor, "prop-fair", client.cursor, limit=4, patches=True)
+        page = json.loads(encode_json(answer))
+        if page["reset"]:
+            client.cursor, client.held = None, {}
+            continue
+        _merge(client.held, page, event)  # asserts that every patch fits what is held
+        for (entity, entity_id), change in client.held.items():
+            if entity == "message":
+                client.messages[entity_id] = change["data"]
+            elif entity == "item" and change["op"] == "upsert":
+                _watch_sold(world, entity_id, change["version"], change["data"]["state"])
+        client.replica = {i: c["data"] for (e, i), c in client.held.items() if e == "item" and c["op"] == "upsert"}
+        client.cursor = page["cursor"]
+        if not page["more"]:
             return
 
 
@@ -239,6 +274,18 @@ async def _check(world: World) -> None:
                 row["title"],
             ), client.name
         assert set(client.outcomes) == set(range(1, client.next_id)), "every mutation has an outcome"
+    fresh = Client("check", world.clients["v1"].actor, None)
+    one = []
+    while True:  # a format-1 snapshot, times to the second as format 2 sends an item's
+        page = await pull(world.market, fresh.actor, "prop-fair", fresh.cursor, limit=50)
+        one.append(json.loads(encode_json(page)))
+        fresh.cursor = page.cursor
+        if not page.has_more:
+            break
+    whole = {c["id"]: c["data"] for c in _format1_changes(one) if c["entity"] == "item" and c["data"]}
+    for client in world.clients.values():
+        if client.patches:
+            assert client.replica == whole, f"{client.name}: patched items equal format 1's"
     for client in world.clients.values():
         processed = await MutationResult.select(MutationResult.mutation_id).where(MutationResult.client == client.id)
         numbers = sorted(r["mutation_id"] for r in processed)
@@ -292,7 +339,7 @@ async def _fresh_world(settings_: Settings) -> World:
     await LogHead.insert(LogHead(id=1, seq=0))
     organizer = await _account("organizer")
     start = datetime.now(UTC) + timedelta(days=3)
-    await events.create_event(
+    event = await events.create_event(
         market,
         organizer,
         EventInput(
@@ -311,12 +358,13 @@ async def _fresh_world(settings_: Settings) -> World:
         start_quantity[str(view.id)] = view.quantity
     clients = {
         "a1": Client("a1", vendor_a, stall_a.code),
-        "a2": Client("a2", vendor_a, stall_a.code),
+        "a2": Client("a2", vendor_a, stall_a.code, patches=True),
         "b1": Client("b1", vendor_b, stall_b.code),
         "v1": Client("v1", await _device(), None),
-        "v2": Client("v2", await _device(), None),
+        "v2": Client("v2", await _device(), None, patches=True),
     }
-    return World(market, clients, ids, start_quantity, stall_codes=(stall_a.code, stall_b.code))
+    stall_codes = (stall_a.code, stall_b.code)
+    return World(market, clients, ids, start_quantity, stall_codes=stall_codes, event_id=str(event.id))
 
 
 async def _device() -> Actor:
