@@ -2,22 +2,26 @@
 
 The stall page is the web app's shell (pwa/index.html) with the stall rendered inside <main>:
 readable at once, even with scripts off; the app then takes over from its offline replica. Its
-stylesheet and first-paint script are inline (`server/api/inline_assets.py`): on a slow link the
-page paints from its HTML alone, without waiting a round trip for each.
+stylesheet is inline (`server/api/inline_assets.py`): on a slow link the page paints from its
+HTML alone, without waiting a round trip for it. Its prices are written in the reader's
+language (Accept-Language, `server/api/languages.py`), as the app will write them.
 """
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
-from litestar import Controller, MediaType, Response, get
+from babel import Locale
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import FromPath
 
 from server.api.deps import ServicesDep
 from server.api.inline_assets import inline_head
+from server.api.languages import reader_locale
 from server.api.pwa import shell_page
 from server.domain import events, items, stalls
-from server.domain.money import format_money
+from server.domain.money import format_money_for
 from server.domain.views import ItemView, StallView
 from server.printing.qr import qr_png, qr_svg
 
@@ -28,14 +32,17 @@ class PageController(Controller):
     include_in_schema = False
 
     @get("/s/{code:str}", media_type=MediaType.HTML)
-    async def stall_page(self, code: FromPath[str], services: ServicesDep) -> Response[str]:
+    async def stall_page(
+        self, code: FromPath[str], services: ServicesDep, request: Request[Any, Any, Any]
+    ) -> Response[str]:
         stall = await stalls.visible_stall(services, None, code)
         event = await events.get_event(str(stall.event_id))
         listed = await items.list_items(event.id, stall_id=stall.id, limit=500)
+        locale = reader_locale(request.headers.get("accept-language"))
         return Response(
-            _stall_html(stall, event.slug, event.name, event.hashtag, listed),
+            _stall_html(stall, event.slug, event.name, event.hashtag, listed, locale),
             media_type=MediaType.HTML,
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", "Vary": "Accept-Language"},
         )
 
     @get("/s/{code:str}/qr.svg", media_type="image/svg+xml")
@@ -71,9 +78,11 @@ class PageController(Controller):
         return Response(_page(event.name, body), media_type=MediaType.HTML)
 
 
-def _stall_html(stall: StallView, event_slug: str, event_name: str, event_tag: str, listed: list[ItemView]) -> str:
+def _stall_html(
+    stall: StallView, event_slug: str, event_name: str, event_tag: str, listed: list[ItemView], locale: Locale
+) -> str:
     """The same markup the app's stall view draws, so nothing jumps when it takes over."""
-    rows = "".join(_item_li(item) for item in listed) or '<p class="empty">Nothing listed yet.</p>'
+    rows = "".join(_item_li(item, locale) for item in listed) or '<p class="empty">Nothing listed yet.</p>'
     where = " · ".join(
         escape(x) for x in (f"Stall {stall.number}" if stall.number else "", stall.location, stall.store_tag) if x
     )
@@ -95,7 +104,7 @@ def _stall_html(stall: StallView, event_slug: str, event_name: str, event_tag: s
     return inline_head(shell_page(f"{stall.name} — {event_name} · Souk", body))
 
 
-def _item_li(item: ItemView) -> str:
+def _item_li(item: ItemView, locale: Locale) -> str:
     thumb = escape(item.photos[0].thumb) if item.photos else _PLACEHOLDER
     sold = item.state == "sold"
     state = {"sold": "Sold", "reserved": "Reserved"}.get(item.state) or (
@@ -107,7 +116,7 @@ def _item_li(item: ItemView) -> str:
         # No inline onerror (the CSP forbids it): app.js swaps a broken img.thumb for the placeholder.
         f'<img class="thumb" src="{thumb}" alt="" width="72" height="72" loading="lazy" decoding="async">'
         f'<span class="item-text"><span class="title" dir="auto">{escape(item.title)}</span>'
-        f'<span class="price">{escape(format_money(item.price, item.currency))}</span>'
+        f'<span class="price">{escape(format_money_for(item.price, item.currency, locale))}</span>'
         f'<span class="state">{"Sold" if sold else escape(state)}</span></span></a></li>'
     )
 

@@ -3,9 +3,9 @@
 - A strict Content-Security-Policy: scripts, styles, fonts, workers and the manifest only from
   this origin; no inline script or style, no eval; images also from `data:` and `blob:` (camera
   previews, QR codes); the realtime socket only to this market's own origin; no framing. The
-  stall page a QR code opens (`/s/{code}`) carries its stylesheet and first-paint script inline
-  so it paints from its HTML alone: its policy allows those two exact texts by SHA-256 hash
-  (`server/api/inline_assets.py`), nothing else inline.
+  stall page a QR code opens (`/s/{code}`) carries its stylesheet inline so it paints from its
+  HTML alone: its policy allows that exact text by SHA-256 hash (`server/api/inline_assets.py`),
+  nothing else inline.
 - `X-Frame-Options: DENY` for browsers without `frame-ancestors`, `nosniff` so an upload is never
   run as another type, `Cross-Origin-Opener-Policy`, a Referrer-Policy, and a Permissions-Policy
   that keeps the camera (vendors photograph their items) for this origin and turns off the rest.
@@ -63,13 +63,11 @@ def websocket_origin(base_url: str) -> str:
     return f"{'wss' if base.scheme == 'https' else 'ws'}://{base.netloc.lower()}"
 
 
-def content_security_policy(
-    base_url: str, *, script_hashes: Sequence[str] = (), style_hashes: Sequence[str] = ()
-) -> str:
-    """The app's policy; `*_hashes` ("'sha256-…'") allow those exact inline texts and no other."""
+def content_security_policy(base_url: str, *, style_hashes: Sequence[str] = ()) -> str:
+    """The app's policy; `style_hashes` ("'sha256-…'") allow those exact inline styles, no other."""
     directives = {
         "default-src": "'self'",
-        "script-src": " ".join(["'self'", *script_hashes]),
+        "script-src": "'self'",
         "style-src": " ".join(["'self'", *style_hashes]),
         "img-src": "'self' data: blob:",
         # 'self' covers same-origin sockets in CSP 3 browsers; the explicit origin is for older Safari.
@@ -100,9 +98,8 @@ DOCS_CSP = "; ".join(
 
 
 def stall_page_csp(base_url: str) -> str:
-    """The policy of `/s/{code}`: the app's, plus the hashes of its inline stylesheet and script."""
-    inline = inline_assets()
-    return content_security_policy(base_url, script_hashes=[inline.script_hash], style_hashes=[inline.style_hash])
+    """The policy of `/s/{code}`: the app's, plus the hash of its inline stylesheet."""
+    return content_security_policy(base_url, style_hashes=[inline_assets().style_hash])
 
 
 def security_headers(base_url: str) -> dict[str, str]:

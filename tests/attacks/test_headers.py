@@ -1,7 +1,7 @@
 """Security finding 10: every response carries the security headers, and every page of the
 market passes a strict Content-Security-Policy (no inline script or style, not frameable). The
-one inline text allowed is the stall page's stylesheet and first-paint script (issue 15: it paints
-from its HTML alone), each by its SHA-256 hash, never by 'unsafe-inline'.
+one inline text allowed is the stall page's stylesheet (issue 15: it paints from its HTML alone),
+by its SHA-256 hash, never by 'unsafe-inline'; no page has an inline script.
 
 The browser side (no page logs a violation) is tests/browser/test_csp.py and the CSP guard in the
 browser suites' conftest files; this file checks the HTTP answers and the markup itself.
@@ -136,7 +136,7 @@ async def test_every_html_page_carries_the_headers_and_a_strict_csp(client: http
         policy = response.headers["content-security-policy"]
         html = response.text
         if path == f"/s/{code}":
-            assert hashes(policy, "script-src") == [inline.script_hash], policy
+            assert hashes(policy, "script-src") == [], policy
             assert hashes(policy, "style-src") == [inline.style_hash], policy
             html = without_hashed_inline_elements(html, policy)
         else:
