@@ -146,6 +146,14 @@ async def test_every_html_page_carries_the_headers_and_a_strict_csp(client: http
     assert 'class="thumb"' in stall_page and "/photos/" in stall_page and "/app/icons/placeholder.svg" in stall_page
 
 
+def assert_subresource(response: httpx.Response, what: str) -> None:
+    """A file a page loads into itself: nosniff, and none of the document-only headers (bytes on
+    every request of a first visit that no browser acts on for a script, stylesheet or photo)."""
+    assert response.headers.get("x-content-type-options") == "nosniff", what
+    for name in ("content-security-policy", "x-frame-options", "permissions-policy", "cross-origin-opener-policy"):
+        assert name not in response.headers, f"{what}: {name} on a subresource"
+
+
 async def test_page_stylesheets_are_served_from_this_origin(client: httpx.AsyncClient, world: World) -> None:
     for path in ("/", "/e/ripe-jan"):
         html = (await client.get(path)).text
@@ -154,7 +162,7 @@ async def test_page_stylesheets_are_served_from_this_origin(client: httpx.AsyncC
         for sheet in sheets:
             served = await client.get(sheet)
             assert served.status_code == 200 and served.headers["content-type"].startswith("text/css"), sheet
-            assert_secured(served, sheet)
+            assert_subresource(served, sheet)
 
 
 async def test_kiosk_pages_keep_their_own_no_referrer(client: httpx.AsyncClient, world: World) -> None:
@@ -165,17 +173,32 @@ async def test_kiosk_pages_keep_their_own_no_referrer(client: httpx.AsyncClient,
         assert response.headers.get_list("referrer-policy") == ["no-referrer"], "one value, not two"
 
 
-async def test_photos_and_assets_are_nosniff_and_framed_by_nobody(client: httpx.AsyncClient, world: World) -> None:
+async def test_photos_and_assets_are_nosniff_and_documents_framed_by_nobody(
+    client: httpx.AsyncClient, world: World
+) -> None:
     uploaded = await client.post("/api/photos", files={"file": ("a.jpg", _jpeg(), "image/jpeg")}, headers=world.vendor)
     assert uploaded.status_code == 201, uploaded.text
     photo = uploaded.json()["photo"]
     for size in ("thumb", "detail", "original"):
         response = await client.get(photo[size])
         assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
-        assert_secured(response, photo[size])
+        assert_subresource(response, photo[size])
     code = world.stall["code"]
-    assets = ["/app/app.js", "/app/app.css", "/sw.js", "/manifest.webmanifest", "/kiosk-assets/sw.js"]
-    for path in [*assets, f"/s/{code}/qr.svg", f"/s/{code}/qr.png", "/app/icons/placeholder.svg"]:
+    subresources = [
+        "/app/app.js",
+        "/app/kit/wire.js",
+        "/app/app.css",
+        "/manifest.webmanifest",
+        "/kiosk-assets/kiosk.js",
+        f"/s/{code}/qr.png",
+        "/app/icons/icon-192.png",
+    ]
+    for path in subresources:
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert_subresource(response, path)
+    # Workers take their policy from their script; an SVG can be opened as a document.
+    for path in ["/sw.js", "/kiosk-assets/sw.js", f"/s/{code}/qr.svg", "/app/icons/placeholder.svg"]:
         response = await client.get(path)
         assert response.status_code == 200, path
         assert_secured(response, path)
