@@ -2,12 +2,14 @@
 // (indexed by entity, event and parent). The rules (newer version wins, tombstones, receipts
 // that only move forward) are the kit's (kit/replica.js), shared with the kiosk.
 // Local pending changes are never written here; views lay the outbox over it (overlay.js).
-// Records are stored lean (kit/wire.js `compact`: the wire's shape, no URLs, nothing derivable)
-// and read back expanded (`expand`): what the views get is the same whichever way it arrived.
+// Records are stored lean (kit/wire.js `compact`: the wire's shape, no URLs, nothing derivable;
+// stored.js: no entity, id or stall twice) and read back expanded (`expand`): what the views get
+// is the same whichever way it arrived.
 import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { applyChange, isTombstone, recordKey } from "./kit/replica.js";
 import { compact, expand } from "./kit/wire.js";
+import { fromStored, keyParts, toStored } from "./stored.js";
 import { entityRange, tx } from "./store.js";
 
 const EVENT_ENTITIES = new Set(["event", "cause", "stall", "item", "totals"]);
@@ -15,10 +17,10 @@ const EVENT_ENTITIES = new Set(["event", "cause", "stall", "item", "totals"]);
 export { recordKey };
 
 // A stored record as the views read it.
-export const readRecord = (record) => expand(record.entity, record.id, record.version, record.data, { eventId: record.event_id });
-
-// A stored record as it goes to disk: the data lean.
-const lean = (record) => (isTombstone(record) ? record : { ...record, data: compact(record.entity, record.data) });
+export function readRecord(stored) {
+  const record = fromStored(stored);
+  return expand(record.entity, record.id, record.version, record.data, { eventId: record.event_id });
+}
 
 // A record in the server's REST shape (a push answer, a live frame) as a change to apply.
 export function restChange(entity, data, op = "upsert") {
@@ -42,7 +44,7 @@ async function heldFor(records, changes) {
     const found = keys.size > BULK
       ? (await getAll(records, entityRange(entity))).filter((r) => keys.has(r.key))
       : await Promise.all([...keys].map((k) => promisify(records.get(k))));
-    for (const record of found) if (record) held.set(record.key, record);
+    for (const record of found) if (record) held.set(record.key, fromStored(record));
   }));
   return held;
 }
@@ -54,9 +56,8 @@ async function applyInto(records, changes) {
   for (const change of changes) {
     const next = applyChange(stored.get(recordKey(change.entity, change.id)), change);
     if (next) {
-      const row = lean(next);
-      records.put(row);
-      stored.set(row.key, row);
+      records.put(toStored(next));
+      stored.set(next.key, next);
     }
   }
 }
@@ -105,7 +106,7 @@ export async function markReceipt(conversationId, upToSeq, status, mySide) {
   await tx("records", "readwrite", async ({ records }) => {
     for (const record of await getAll(records.index("parent"), conversationId)) {
       const m = record.data;
-      if (record.entity !== "message" || m.sender !== mySide || m.seq > upToSeq) continue;
+      if (keyParts(record.key)[0] !== "message" || m.sender !== mySide || m.seq > upToSeq) continue;
       const data = { ...m, delivered_at: m.delivered_at || now };
       if (status === "read") data.read_at = m.read_at || now;
       records.put({ ...record, data });
@@ -131,7 +132,7 @@ export async function ofEvent(eventId, entity) {
 
 export async function children(parentId, entity) {
   const list = await tx("records", "readonly", ({ records }) => getAll(records.index("parent"), parentId));
-  return list.filter((r) => r.entity === entity).map(readRecord);
+  return list.filter((r) => !isTombstone(r) && keyParts(r.key)[0] === entity).map(readRecord);
 }
 
 // Conversations belong to whoever pulled them: drop them when the signed-in person changes.

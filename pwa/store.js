@@ -5,13 +5,15 @@
 // with three indexes (entity, event, parent). 2 stores them lean (kit/wire.js `compact`) with one
 // index, `parent` (an item's stall, a message's conversation): an entity's records are a range of
 // keys ("item:…"), and a phone holds one or two events, so records of an event are those of the
-// entity with that event_id. Upgrading converts the replica in place (offline too): cursors,
-// the outbox and favourites are kept as they are, so queued changes are sent exactly once.
+// entity with that event_id. 3 stores them without what they repeat (stored.js: the entity and
+// id are the key's halves, an item's stall its parent, photo keys in base64url). Upgrading
+// converts the replica in place (offline too): cursors, the outbox and favourites are kept as
+// they are, so queued changes are sent exactly once.
 import { openDB, promisify, transact } from "./kit/idb.js";
-import { compact } from "./kit/wire.js";
+import { toStored } from "./stored.js";
 
 const NAME = "souk";
-const VERSION = 2;
+const VERSION = 3;
 let opening = null;
 
 function upgrade(db, oldVersion, transaction) {
@@ -25,15 +27,17 @@ function upgrade(db, oldVersion, transaction) {
     db.createObjectStore("favourites", { keyPath: "id" });
     return;
   }
+  const records = transaction.objectStore("records");
   if (oldVersion < 2) {
-    const records = transaction.objectStore("records");
     for (const name of ["entity", "event"]) if (records.indexNames.contains(name)) records.deleteIndex(name);
+  }
+  if (oldVersion < 3) {
+    // One walk takes a record of any earlier version (REST-shaped or lean) to the stored form.
     const walk = records.openCursor();
     walk.onsuccess = () => {
       const cursor = walk.result;
       if (!cursor) return;
-      const record = cursor.value;
-      if (record.entity && record.data) cursor.update({ ...record, data: compact(record.entity, record.data) });
+      if (cursor.value.data) cursor.update(toStored(cursor.value));
       cursor.continue();
     };
   }

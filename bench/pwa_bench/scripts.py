@@ -72,7 +72,8 @@ STORAGE_SCRIPT = """async () => {
       const size = encoder.encode(JSON.stringify(value) ?? "").length;
       bytes += size;
       if (name === "records") {
-        const entity = (entities[value.entity] ??= { count: 0, bytes: 0 });
+        const kind = value.entity ?? String(value.key).split(":")[0]; // stored records (v3) keep it in the key
+        const entity = (entities[kind] ??= { count: 0, bytes: 0 });
         entity.count += 1;
         entity.bytes += size;
       }

@@ -70,6 +70,19 @@ export function canonicalKey(key) {
   return SHORT_KEY.test(text) ? hexOf(text) : text;
 }
 
+/**
+ * A photo key (64 hex digits) as the wire sends it: its 32 bytes in base64url, 43 characters
+ * (`canonicalKey` turns it back). Anything else is returned as it is.
+ * @param {any} key @returns {string}
+ */
+export function shortKey(key) {
+  const text = String(key);
+  if (!/^[0-9a-f]{64}$/.test(text)) return text;
+  let bytes = "";
+  for (let i = 0; i < 64; i += 2) bytes += String.fromCharCode(parseInt(text.slice(i, i + 2), 16));
+  return btoa(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 /** The bytes of unpadded base64url as lower-case hex. */
 function hexOf(/** @type {string} */ text) {
   const bytes = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));

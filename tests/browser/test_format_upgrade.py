@@ -1,6 +1,7 @@
 """A phone from before sync format 2 loads the new app: its replica (format-1 records, URLs and
-all, in database version 1 with its three indexes) is converted in place, its queued chat
-message is delivered exactly once, and its favourites stay.
+all, in database version 1 with its three indexes; or the lean records of database version 2)
+is converted in place to the stored form of version 3, its queued chat message is delivered
+exactly once, and its favourites stay.
 
 The old state is written the way the old app wrote it: database "souk" version 1 with the old
 schema, records as the old app stored pulled format-1 changes, a real format-1 cursor, the
@@ -11,23 +12,29 @@ code touches it before the new app opens it.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import OLD_RECORD, Market, inbox_messages, open_controlled, outbox, wait_until_sent
 
 # The old app's database (pwa/store.js before format 2) and its records (kit/replica.js toRecord).
-SEED_OLD_STATE = """async ({ changes, kv, outboxEntry, favourite }) => {
-  const open = indexedDB.open("souk", 1);
+SEED_OLD_STATE = """async ({ version, changes, kv, outboxEntry, favourite }) => {
+  // Version 2 stored the records lean, as kit/wire.js compact still makes them.
+  const { compact } = version === 2 ? await import("/app/kit/wire.js") : { compact: null };
+  const open = indexedDB.open("souk", version);
   open.onupgradeneeded = () => {
     const db = open.result;
     db.createObjectStore("kv");
     const records = db.createObjectStore("records", { keyPath: "key" });
-    records.createIndex("entity", "entity");
-    records.createIndex("event", "event_id");
+    if (version === 1) {
+      records.createIndex("entity", "entity");
+      records.createIndex("event", "event_id");
+    }
     records.createIndex("parent", "parent");
     const outbox = db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
     outbox.createIndex("owner", ["owner", "mid"], { unique: true });
@@ -39,7 +46,11 @@ SEED_OLD_STATE = """async ({ changes, kv, outboxEntry, favourite }) => {
     open.onerror = () => reject(open.error);
   });
   const tx = db.transaction(["kv", "records", "outbox", "favourites"], "readwrite");
-  for (const change of changes) tx.objectStore("records").put(OLD_RECORD(change));
+  for (const change of changes) {
+    const record = OLD_RECORD(change);
+    if (version === 2 && record.data) record.data = compact(record.entity, record.data);
+    tx.objectStore("records").put(record);
+  }
   for (const [key, value] of Object.entries(kv)) tx.objectStore("kv").put(value, key);
   tx.objectStore("outbox").add(outboxEntry);
   tx.objectStore("favourites").put(favourite);
@@ -85,8 +96,14 @@ def _format1_pull(market: Market, token: str) -> tuple[list[dict[str, Any]], str
     raise AssertionError("the format-1 pull never caught up")
 
 
+def _short_key(hex_key: str) -> str:
+    """A photo key as the replica stores it since version 3 (base64url of its 32 bytes)."""
+    return base64.urlsafe_b64encode(bytes.fromhex(hex_key)).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize("version", [1, 2])
 def test_an_old_phone_upgrades_without_losing_its_queued_message_or_favourites(
-    context: BrowserContext, page: Page, market: Market
+    context: BrowserContext, page: Page, market: Market, version: int
 ) -> None:
     honey = market.stalls["honey"]
     with market.http() as http:
@@ -102,6 +119,7 @@ def test_an_old_phone_upgrades_without_losing_its_queued_message_or_favourites(
     page.evaluate(
         SEED_OLD_STATE,
         {
+            "version": version,
             "changes": changes,
             "kv": {
                 "identity:device": {"kind": "device", "token": device["token"], "device_id": device["device_id"]},
@@ -128,18 +146,20 @@ def test_an_old_phone_upgrades_without_losing_its_queued_message_or_favourites(
             "favourite": {"id": favourite, "added_at": "2027-01-09T09:30:00.000Z"},
         },
     )
-    assert page.evaluate(READ_STATE)["version"] == 1
+    assert page.evaluate(READ_STATE)["version"] == version
 
     # The new app opens with the server unreachable for pulls: what it shows is the converted replica.
     page.route("**/api/sync/pull", lambda route: route.abort())
     page.goto(f"{market.base}/app/#/favourites")
     expect(page.locator(".item-row", has_text="Beeswax candle")).to_be_visible()
     state = page.evaluate(READ_STATE)
-    assert state["version"] == 2
+    assert state["version"] == 3
     assert state["indexes"] == ["parent"]
     assert favourite in state["favourites"]
     item = next(r for r in state["records"] if r["key"] == f"item:{old_item['id']}")
-    assert item["data"]["photos"] == [[old_item["data"]["photos"][0]["key"], 640, 480]]
+    assert item["data"]["photos"] == [[_short_key(old_item["data"]["photos"][0]["key"]), 640, 480]]
+    assert item["parent"] == old_item["data"]["stall_id"] and "stall" not in item["data"]
+    assert not {"entity", "id"} & set(item), "the key holds them"
     assert "/photos/" not in str([r.get("data") for r in state["records"]])  # no URL is stored
     assert "tag_keys" not in str(state["records"]) and "event_id" not in item["data"]
 
@@ -182,5 +202,7 @@ def test_a_new_phone_stores_the_replica_lean(context: BrowserContext, page: Page
     honey_item = next(r for r in state["records"] if r.get("data", {}).get("title") == "Wildflower honey")
     assert "#honey" in honey_item["data"]["tags"]
     assert "tag_keys" not in honey_item["data"] and "thumb" not in str(honey_item)
+    assert set(honey_item) == {"key", "version", "event_id", "parent", "data"} and "stall" not in honey_item["data"]
+    assert len(honey_item["data"]["photos"][0][0]) == 43
     page.goto(f"{market.base}/app/#/?q=wildflower")
     expect(page.locator(".item-row", has_text="Wildflower honey")).to_be_visible()
