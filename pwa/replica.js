@@ -1,5 +1,5 @@
 // The app's replica: the server's state of the event, as pulled, in the IndexedDB "records" store
-// (indexed by entity, event and parent). The rules (newer version wins, tombstones, receipts
+// (indexed by parent). The rules (newer version wins, tombstones, receipts
 // that only move forward) are the kit's (kit/replica.js), shared with the kiosk.
 // Local pending changes are never written here; views lay the outbox over it (overlay.js).
 // Records are stored lean (kit/wire.js `compact`: the wire's shape, no URLs, nothing derivable;
