@@ -100,8 +100,17 @@ class EmbeddedEngine:
         self.recreated = self.recreated or not exists or _read(version_file) != SCHEMA_VERSION
         try:
             index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
-        except ValueError as exc:  # schema changed without a SCHEMA_VERSION bump
-            raise EngineError(f"cannot open the search index at {self._path}: {exc}") from exc
+        except ValueError:
+            # Another layout under this version's name (a development build, a half-copied
+            # folder): the index is derived data, so it is rebuilt rather than refusing to start.
+            log.warning("search index at %s does not match this schema: recreating it", self._path)
+            shutil.rmtree(self._path)
+            self._path.mkdir(parents=True)
+            self.recreated = True
+            try:
+                index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
+            except ValueError as exc:
+                raise EngineError(f"cannot create the search index at {self._path}: {exc}") from exc
         version_file.write_text(SCHEMA_VERSION)
         return index
 

@@ -19,7 +19,14 @@ import tantivy
 from tantivy import DocAddress, FieldType, Occur, Order, Query
 
 from search.documents import SearchRequest
-from search.embedded_schema import MAX_INDEXED_PREFIX, PREFIX_FIELDS, TEXT_FIELDS
+from search.embedded_schema import (
+    MAX_INDEXED_PREFIX,
+    PAIR_FIELD,
+    PAIR_JOINER,
+    PREFIX_FIELDS,
+    TEXT_FIELDS,
+    pair_term,
+)
 from search.fuzzy import WordMatches
 from search.query import word_budget
 
@@ -29,6 +36,7 @@ MAX_TYPOS = 2
 MAX_PATTERN_TERMS = 150  # larger alternations exceed tantivy's regex automaton limit
 # Up to this many terms, a union of term queries beats tantivy's TermSetQuery (see any_term).
 MAX_TERM_UNION = 64
+MAX_PAIR_TERMS = 1024  # larger products of two words' terms keep the phrase queries
 REGEX_SPECIALS = frozenset("\\.+*?()|[]{}^$#&-~")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -195,17 +203,46 @@ def near_query(schema: tantivy.Schema, first: WordMatches, second: WordMatches, 
     reversed phrase with slop cost-2 together are exactly that set.
 
     None when a word has too many terms for a pattern, or when the words share a term
-    and cost > 1: a sloppy phrase then also matches that one term alone.
+    and cost > 1: a sloppy phrase then also matches that one term alone. At cost 1 the
+    words are looked up among the documents' adjacent pairs instead when they can be
+    (`adjacent_query`): the same documents, found without reading positions.
     """
     a, b = term_pattern(first), term_pattern(second)
     if a is None or b is None:
         return None
     if cost > 1 and not first.typos.keys().isdisjoint(second.typos):
         return None
+    adjacent = adjacent_query(schema, first, second) if cost == 1 else None
+    if adjacent is not None:
+        return restriction(adjacent)
     phrases = [Query.regex_phrase_query(schema, field, [a, b], slop=cost - 1) for field in TEXT_FIELDS]
     if cost >= 2:
         phrases += [Query.regex_phrase_query(schema, field, [b, a], slop=cost - 2) for field in TEXT_FIELDS]
     return restriction(any_of(phrases))
+
+
+def adjacent_query(schema: tantivy.Schema, first: WordMatches, second: WordMatches) -> Query | None:
+    """Documents where a term of `second` directly follows a term of `first` in one field.
+
+    The same documents as the phrase queries of `near_query` at cost 1, found among the
+    documents' adjacent pairs (`embedded_schema.pair_terms`). A phrase query over a pattern
+    reads the positions of every term the pattern matches, in every field: for a word being
+    typed ("seasonal c") that is hundreds of terms and most of the descriptions' positions,
+    which made these the slowest searches at 100,000 items. Here a word being typed is, for
+    each term of the first word, one range of the pair terms ("seasonal_c.*": pairs sort by
+    first word), and a finished word is its exact pair terms; either reads only the postings
+    of pairs that exist. None when the words have too many terms for that to pay.
+    """
+    if not first.typos or len(first.typos) > MAX_PATTERN_TERMS:
+        return None
+    word = second.word
+    if word.prefix and word_budget(word) == 0:  # every term starting with the word, as in `term_pattern`
+        typed = PAIR_JOINER + _regex_escape(word.text) + ".*"
+        ranges = [Query.regex_query(schema, PAIR_FIELD, _regex_escape(term) + typed) for term in sorted(first.typos)]
+        return ranges[0] if len(ranges) == 1 else any_of(ranges)
+    if len(first.typos) * len(second.typos) > MAX_PAIR_TERMS:
+        return None
+    return any_term(schema, PAIR_FIELD, [pair_term(a, b) for a in sorted(first.typos) for b in sorted(second.typos)])
 
 
 def term_pattern(matches: WordMatches) -> str | None:

@@ -5,11 +5,16 @@ space-separated words, indexed with tantivy's whitespace tokenizer: the index th
 exactly the words the query side produces, so term sets built in Python match.
 The searchable fields are stored because ranking reads word positions from them.
 Filter fields are raw (untokenized) terms; the facet fields are also fast fields.
+
+One more field holds each document's adjacent word pairs (`pair_terms`), so that "these
+two words next to each other" is a lookup in the term dictionary rather than a phrase query:
+see `search.embedded_queries.adjacent_query` for why that matters.
 """
 
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import msgspec
 import tantivy
@@ -18,10 +23,10 @@ from search.documents import ItemDocument, document_from_dict, document_to_dict
 from search.query import tag_search_words, tokens
 from search.ranking import DocumentWords
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the adjacent word pairs
 FILLER = "|"  # a token no query word can equal (query words are letters and digits)
 # Between two hashtags of one item, so their words are never "close" (proximity > 7)
-# for the Python ranking nor adjacent for tantivy phrase queries.
+# for the Python ranking nor adjacent for tantivy phrase queries and word pairs.
 VALUE_GAP = " " + " ".join([FILLER] * 8) + " "
 
 # Searchable fields, in Meilisearch's attribute rank order (title ranks highest).
@@ -30,6 +35,11 @@ TEXT_FIELDS = ("title", "tags", "stall", "description")
 # them is slow to evaluate, so each field also indexes its words' short prefixes.
 MAX_INDEXED_PREFIX = 3
 PREFIX_FIELDS = {field: f"{field}_prefixes" for field in TEXT_FIELDS}
+# Every two adjacent words of one field as one term, "first_second" (all fields together).
+# A pair's terms sort by first word and then second, so the pairs of "seasonal" followed by
+# any word starting with "c" are one range of the term dictionary ("seasonal_c.*").
+PAIR_FIELD = "pairs"
+PAIR_JOINER = "_"  # never inside a word: words are runs of letters and digits
 _DOCUMENT = msgspec.json.Decoder(ItemDocument)  # the stored JSON copy, written by document_to_dict
 
 
@@ -48,6 +58,7 @@ def build_schema() -> tantivy.Schema:
     for field in TEXT_FIELDS:
         builder.add_text_field(field, stored=True, tokenizer_name="whitespace", index_option="position")
         builder.add_text_field(PREFIX_FIELDS[field], tokenizer_name="whitespace", index_option="basic")
+    builder.add_text_field(PAIR_FIELD, tokenizer_name="whitespace", index_option="basic")
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
 
@@ -72,9 +83,13 @@ def to_tantivy(doc: ItemDocument) -> tantivy.Document:
         "stall": " ".join(tokens(doc.stall_name)),
         "description": " ".join(tokens(doc.description)),
     }
+    pairs: set[str] = set()
     for field, text in texts.items():
+        words = text.split()
         out.add_text(field, text)
-        out.add_text(PREFIX_FIELDS[field], " ".join(short_prefixes(text.split())))
+        out.add_text(PREFIX_FIELDS[field], " ".join(short_prefixes(words)))
+        pairs.update(pair_terms(words))
+    out.add_text(PAIR_FIELD, " ".join(pairs))
     out.add_bytes("doc", json.dumps(document_to_dict(doc), separators=(",", ":")).encode())
     return out
 
@@ -84,6 +99,16 @@ def short_prefixes(words: list[str]) -> set[str]:
     distinct = set(words)
     distinct.discard(FILLER)
     return {word[:length] for length in range(1, MAX_INDEXED_PREFIX + 1) for word in distinct}
+
+
+def pair_terms(words: list[str]) -> set[str]:
+    """The distinct pairs of adjacent words of one field (a filler, between two hashtags, is no word)."""
+    return {pair_term(first, second) for first, second in pairwise(words) if FILLER not in (first, second)}
+
+
+def pair_term(first: str, second: str) -> str:
+    """The term of the word `second` right after the word `first` in one field."""
+    return f"{first}{PAIR_JOINER}{second}"
 
 
 def searchable_words(doc: tantivy.Document) -> set[str]:

@@ -6,12 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 
-from search.embedded import EmbeddedEngine
+from search.documents import SearchRequest
+from search.embedded import VERSION_FILE, EmbeddedEngine
+from search.embedded_schema import SCHEMA_VERSION
 from search.engine import EngineError
+from search.machine import MachineIndex
 from server.search_source import Indexer, item_documents, reindex
 from server.tables import Item, LogCursor
 from sync.reader import HandlerFailed
@@ -203,3 +208,38 @@ async def test_an_event_is_searchable_by_slug_or_id_and_an_unknown_one_is_404_un
         assert answer.status_code == 200, answer.text
         assert answer.json()["total"] == 0
     assert (await _search(client, q="honey"))["total"] == 0  # the other event still resolves to itself
+
+
+@pytest.mark.parametrize("version_said", ["1", SCHEMA_VERSION])
+async def test_an_index_of_the_previous_schema_is_rebuilt_from_the_tables_on_start(
+    client: httpx.AsyncClient, app: Litestar, world: World, tmp_path: Path, version_said: str
+) -> None:
+    """An installation upgraded from schema 1 (no word pairs) has a tantivy index whose layout
+    the engine cannot read: on start the writer wipes it and its indexer rebuilds it from the
+    tables, after which a word being typed after another ("leather j") ranks as it should. So
+    is a folder whose version file names this schema but whose layout is another (a build made
+    between two versions): the index is derived data, never a reason not to start."""
+    await _seed(client, world)
+    folder = tmp_path / "search"
+    builder = tantivy.SchemaBuilder()  # a stand-in for schema 1: any layout but the current one
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", stored=True, tokenizer_name="whitespace", index_option="position")
+    folder.mkdir()
+    old = tantivy.Index(builder.build(), path=str(folder))
+    writer = old.writer(heap_size=15_000_000, num_threads=1)
+    writer.add_document(tantivy.Document(id="gone", title="stale leather"))
+    writer.commit()
+    writer.wait_merging_threads()
+    (folder / VERSION_FILE).write_text(version_said)
+
+    index = MachineIndex(folder, lambda engine, cursor: Indexer(engine, app.state.indexer.db, name=cursor))
+    try:
+        await index.start()
+        assert index.engine.recreated and index.indexer is not None
+        await index.indexer.prepare()  # what `run()` does first: the rebuild from the tables
+        found = await index.engine.search(SearchRequest(event_id=world.event["id"], q="leather j"))
+        assert [hit.document.title for hit in found.hits] == ["Vintage leather jacket", "Leather belt"]
+        assert found.total == 2
+        assert (folder / VERSION_FILE).read_text() == SCHEMA_VERSION
+    finally:
+        await index.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -21,12 +22,12 @@ import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import embedded_ranking
+from search import embedded_queries, embedded_ranking
 from search.documents import ItemDocument, SearchRequest
 from search.embedded import EmbeddedEngine
-from search.embedded_queries import address_key, all_of, count, filter_query, word_query
+from search.embedded_queries import address_key, all_of, count, filter_query, near_query, word_query
 from search.embedded_ranking import closest_page, ranked_page
-from search.embedded_schema import FILLER, stored_words, to_tantivy
+from search.embedded_schema import FILLER, build_schema, stored_words, to_tantivy
 from search.fuzzy import Vocabulary, match_word
 from search.query import query_words
 from search.ranking import FAR, relevance_key
@@ -168,6 +169,61 @@ def test_words_of_different_hashtags_are_never_close() -> None:
     matches = [match_word(vocabulary, word) for word in query_words("old gold ")]
     key = relevance_key(words, matches)
     assert key is not None and key.proximity == 1
+
+
+def adjacent_words(data: st.DataObject, docs: Sequence[ItemDocument]) -> str | None:
+    """Two words next to each other in a title or description, the second typed in part or
+    whole (as the last word of a query, or finished); None sometimes, or if there are none."""
+    texts = [words for doc in docs for text in (doc.title, doc.description) if len(words := text.split()) > 1]
+    if not texts or data.draw(st.integers(0, 3), label="random words instead"):
+        return None
+    words = data.draw(st.sampled_from(texts), label="text")
+    start = data.draw(st.integers(0, len(words) - 2), label="start")
+    typed = words[start + 1][: data.draw(st.integers(1, len(words[start + 1])), label="letters typed")]
+    return f"{words[start]} {typed}" + data.draw(st.sampled_from(["", " "]), label="finished")
+
+
+def test_adjacent_pairs_match_what_the_phrase_queries_match(
+    engine_loop: tuple[EmbeddedEngine, asyncio.AbstractEventLoop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`near_query` at cost 1 looks two words up among the documents' adjacent pairs; it must
+    find exactly the documents its phrase queries find: words being typed, typos, words
+    repeated, the relaxed pass, and hashtags (whose filler keeps them apart)."""
+    engine, loop = engine_loop
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(raw_docs=documents, q=queries, relaxed=st.booleans(), data=st.data())
+    def check(raw_docs: list[tuple[str, str, list[str], int, str]], q: str, relaxed: bool, data: st.DataObject) -> None:
+        event = str(uuid.uuid4())
+        docs = [
+            item(n, title, id=str(uuid.uuid4()), event_id=event, description=description, hashtags=tuple(tags))
+            for n, (title, description, tags, _, _) in enumerate(raw_docs)
+        ]
+        q = adjacent_words(data, docs) or q  # mostly two words found next to each other
+        loop.run_until_complete(engine.index(docs))
+        searcher, schema = engine._searcher(), build_schema()
+        vocabulary = Vocabulary(w for doc in docs for f in stored_words(to_tantivy(doc)).fields for w in f)
+        words = [match_word(vocabulary, word) for word in query_words(q, relaxed)]
+        restrict = filter_query(schema, SearchRequest(event_id=event))
+        for first, second in pairwise(words):
+            by_pairs = near_query(schema, first, second, 1)
+            with monkeypatch.context() as patched:
+                patched.setattr(embedded_queries, "adjacent_query", lambda *args: None)
+                by_phrases = near_query(schema, first, second, 1)
+            if by_pairs is None or by_phrases is None:
+                assert by_pairs is by_phrases is None
+                continue
+            found = [
+                {address_key(a) for _, a in searcher.search(all_of([restrict, near]), limit=100).hits}
+                for near in (by_pairs, by_phrases)
+            ]
+            assert found[0] == found[1], (q, first.word, second.word)
+
+    check()
 
 
 CLOSEST_TITLES = [
