@@ -58,11 +58,14 @@ class PullResult:
 @dataclass(frozen=True)
 class Edit:
     """What a log page knows of how a record changed since the caller's cursor: the columns its
-    writers touched since version `base` (the version the caller must hold for a patch of those
-    columns to bring it up to date), or None when some change did not name its columns."""
+    writers touched from version `base` (the version the caller must hold for a patch of those
+    columns to bring it up to date) to version `through` (the last change on this page), or None
+    when some change did not name its columns. A record read at another version than `through`
+    changed again after this page: only the whole record says how."""
 
     changed: frozenset[str] | None
     base: int
+    through: int
 
 
 Edits = dict[tuple[str, str], Edit]
@@ -182,11 +185,13 @@ def _edits(entries: list[dict[str, Any]]) -> Edits:
         k = (entry["entity"], entry["entity_id"])
         named = entry["changed"]
         changed = frozenset(n for n in named.split(",") if n) if named is not None else None
+        version = int(entry["version"])
         if k not in edits:
-            edits[k] = Edit(changed, int(entry["version"]) - 1)
+            edits[k] = Edit(changed, version - 1, version)
             continue
         before = edits[k].changed
-        edits[k] = Edit(before | changed if before is not None and changed is not None else None, edits[k].base)
+        union = before | changed if before is not None and changed is not None else None
+        edits[k] = Edit(union, edits[k].base, version)
     return edits
 
 

@@ -180,3 +180,26 @@ async def test_a_patch_is_smaller_than_the_record(client: httpx.AsyncClient, wor
     patched, _ = await _pull(client, world.visitor, {"format": 2, "patches": True, "cursor": cursor})
     whole, _ = await _pull(client, world.visitor, {"format": 2, "cursor": cursor})
     assert len(str(patched[0]["changes"])) * 2 < len(str(whole[0]["changes"]))
+
+
+async def test_a_page_cut_before_an_items_later_change_sends_it_whole(client: httpx.AsyncClient, world: World) -> None:
+    """A page holds at most `limit` log entries, but reads each item's current state: when the
+    item changed again after the page's last entry, a patch of the page's columns would leave the
+    later ones stale at the newer version. Such an item comes whole; the next page patches it."""
+    market = await _market(client, world)
+    replica, cursor = await _snapshot(client, world)
+    mine = market["mine"]
+    await client.patch(f"/api/items/{mine[2]}", json={"price": 111}, headers=world.vendor)
+    await client.patch(f"/api/items/{mine[4]}", json={"price": 222}, headers=world.vendor)
+    await client.patch(f"/api/items/{mine[2]}", json={"title": "Renamed"}, headers=world.vendor)
+
+    body = {"event": "ripe-jan", "format": 2, "patches": True, "cursor": cursor, "limit": 1}
+    first = (await client.post("/api/sync/pull", json=body, headers=world.visitor)).json()
+    assert first["more"] is True
+    (row,) = first["changes"]
+    assert len(row) == 4 and row[3]["title"] == "Renamed" and row[3]["price"] == 111, row
+    _merge(replica, first, world.event)
+    pages, _ = await _pull(client, world.visitor, {"format": 2, "patches": True, "cursor": first["cursor"], "limit": 1})
+    for page in pages:
+        _merge(replica, page, world.event)
+    assert _state(replica) == await _format1_state(client, world)

@@ -198,10 +198,11 @@ _PATCH_VALUES: dict[str, Callable[[dict[str, Any], _PhotoTable], Any]] = {
 
 def _item_patch(change: Change, edit: Edit | None, photos: _PhotoTable) -> tuple[dict[str, Any], int] | None:
     """The fields of an item that changed since the cursor, with the version they apply to; None
-    when only the whole record will do (not an item, a tombstone, or a change not named)."""
+    when only the whole record will do (not an item, a tombstone, a change not named, or one made
+    after this page's last: a page cut at `limit` entries reads the item's newer state)."""
     if change.entity != "item" or change.data is None or edit is None or edit.changed is None:
         return None
-    if not edit.changed <= _PATCHED_KEYS.keys() or edit.base < 1:
+    if not edit.changed <= _PATCHED_KEYS.keys() or edit.base < 1 or change.version != edit.through:
         return None
     keys = sorted({key for column in edit.changed for key in _PATCHED_KEYS[column]})
     return {key: _PATCH_VALUES[key](change.data, photos) for key in keys}, edit.base
