@@ -68,10 +68,19 @@ def prepare_sqlite_file(settings: Settings) -> None:
     conn.close()
 
 
+# PostgreSQL connections opened at start: a request in flight and the log readers working
+# beside it (search indexer, push notifier, reservation sweeper) use up to about this many at
+# once, so a steady flow of requests never waits for a new connection; bursts grow the pool to
+# POOL_MAX. (With 1 at start, a moment when the readers happened to overlap a request opened
+# one mid-traffic, which the steady-state test caught once.)
+POOL_WORKING = 5
+POOL_MAX = 10
+
+
 async def start_engine(engine: Engine[Any]) -> None:
     """Open the engine's long-lived connections (a pool on PostgreSQL, writer and readers on SQLite)."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=POOL_WORKING, max_size=POOL_MAX)
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.start()
 
