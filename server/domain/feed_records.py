@@ -135,7 +135,7 @@ def _record(change: Change, currency: str, photos: _PhotoTable) -> dict[str, Any
 
 
 def _item(data: dict[str, Any], currency: str, photos: _PhotoTable) -> dict[str, Any]:
-    created, updated = _second(data["created_at"]), _second(data["updated_at"])
+    created = _second(data["created_at"])
     record: dict[str, Any] = {
         "stall": short_id(data["stall_id"]),
         "title": data["title"],
@@ -144,17 +144,12 @@ def _item(data: dict[str, Any], currency: str, photos: _PhotoTable) -> dict[str,
         "tags": data["hashtags"],
         "created": created,
     }
-    optional: dict[str, Any] = {
-        "desc": data["description"],
-        "cur": data["currency"] if data["currency"] != currency else None,
-        "causes": data["causes"],
-        "photos": [photos.ref(p) for p in data["photos"]],
-        "state": data["state"] if data["state"] != "available" else None,
-        "held": data["held"],
-        "until": _second(data["reserved_until"]) if data["reserved_until"] else None,
-        "updated": updated if updated != created else None,
-    }
-    record.update({k: v for k, v in optional.items() if v})
+    # The optional keys, left out at their default (a patch spells the same values out).
+    implied = {"cur": currency, "state": "available", "updated": created}
+    for key in ("desc", "cur", "causes", "photos", "state", "held", "until", "updated"):
+        value = _PATCH_VALUES[key](data, photos)
+        if value and value != implied.get(key):
+            record[key] = value
     return record
 
 
