@@ -13,7 +13,7 @@ import { HttpError, request } from "./kit/http.js";
 import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { forgetIdentity, getIdentity, newClient } from "./identity.js";
-import { applyInto, recordKey, restChange } from "./replica.js";
+import { applyInto, forgetItem, restChange } from "./replica.js";
 import { tx } from "./store.js";
 import { uuid, withLock } from "./util.js";
 
@@ -166,7 +166,7 @@ async function settle(entries, results) {
         const gone = entity === "item" && (data.deleted || data.hidden);
         changes.push(restChange(entity, data, gone ? "delete" : "upsert"));
       } else if (entry.name === "delete_item" && result.status === "applied") {
-        records.delete(recordKey("item", entry.args.id));
+        await forgetItem(records, entry.args.id);
       }
     }
     await applyInto(records, changes);

@@ -1,5 +1,5 @@
 // The app's replica: the server's state of the event, as pulled, in the IndexedDB "records" store
-// (indexed by parent). The rules (newer version wins, tombstones, receipts
+// (indexed by parent; items kept one record per stall, bundles.js). The rules (newer version wins, tombstones, receipts
 // that only move forward) are the kit's (kit/replica.js), shared with the kiosk.
 // Local pending changes are never written here; views lay the outbox over it (overlay.js).
 // Records are stored lean (kit/wire.js `compact`: the wire's shape, no URLs, nothing derivable;
@@ -9,10 +9,11 @@ import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { applyChange, isTombstone, recordKey } from "./kit/replica.js";
 import { compact, expand } from "./kit/wire.js";
+import { bundleKey, bundleRange, Bundles, unpack } from "./bundles.js";
 import { fromStored, keyParts, toStored } from "./stored.js";
 import { entityRange, tx } from "./store.js";
 
-const EVENT_ENTITIES = new Set(["event", "cause", "stall", "item", "totals"]);
+const EVENT_ENTITIES = new Set(["event", "cause", "stall", "totals"]); // and the items' bundles
 
 export { recordKey };
 
@@ -29,9 +30,9 @@ export function restChange(entity, data, op = "upsert") {
   return { entity, id, op, version, data: op === "delete" ? null : expand(entity, id, version, compact(entity, data), { eventId: data.event_id ?? null }) };
 }
 
-// What the replica holds of the records `changes` touch, by key. Many of one entity (a snapshot
-// page) are read with one range read rather than one request each: on a phone's CPU, two
-// thousand separate reads cost more than writing the page.
+// What the replica holds of the non-item records `changes` touch, by key. Many of one entity (a
+// snapshot page) are read with one range read rather than one request each: on a phone's CPU,
+// two thousand separate reads cost more than writing the page.
 const BULK = 50;
 async function heldFor(records, changes) {
   const byEntity = new Map();
@@ -50,16 +51,25 @@ async function heldFor(records, changes) {
 }
 
 // Apply pulled changes (data expanded: kit/wire.js) inside an open transaction on "records"
-// (the rules: kit/replica.js).
+// (the rules: kit/replica.js). Items go to their stall's bundle (bundles.js), written once each.
 async function applyInto(records, changes) {
-  const stored = await heldFor(records, changes);
+  const items = new Bundles(records);
+  const [stored] = await Promise.all([
+    heldFor(records, changes.filter((c) => c.entity !== "item")),
+    items.locate(changes.filter((c) => c.entity === "item").map((c) => ({ id: String(c.id), stall: c.data?.stall_id ?? null }))),
+  ]);
   for (const change of changes) {
-    const next = applyChange(stored.get(recordKey(change.entity, change.id)), change);
-    if (next) {
+    const isItem = change.entity === "item";
+    const key = recordKey(change.entity, change.id);
+    const next = applyChange(isItem ? fromStored(items.get(String(change.id))) : stored.get(key), change);
+    if (!next) continue;
+    if (isItem) items.put(toStored(next));
+    else {
       records.put(toStored(next));
       stored.set(next.key, next);
     }
   }
+  items.flush();
 }
 
 // One page of a pull: the data and the cursor that covers it commit together, or neither does.
@@ -72,6 +82,7 @@ export async function applyPage(changes, { cursorKey, cursor, fresh = false }) {
         for (const entity of EVENT_ENTITIES) {
           for (const record of await getAll(records, entityRange(entity))) if (record.event_id === eventId) records.delete(record.key);
         }
+        for (const bundle of await getAll(records, bundleRange())) if (bundle.event_id === eventId) records.delete(bundle.key);
       }
     }
     await applyInto(records, changes);
@@ -89,12 +100,24 @@ export async function applyData(entity, data) {
 
 export { applyInto };
 
+// Drop an item from the replica, tombstone and all (the server confirmed deleting it), inside an
+// open transaction on "records".
+export async function forgetItem(records, id) {
+  const items = new Bundles(records);
+  await items.locate([{ id }]);
+  items.remove(id);
+  items.flush();
+}
+
 // A live "item" frame: state and quantity at a version.
 export async function patchItem(id, { state, quantity, version }) {
   const changed = await tx("records", "readwrite", async ({ records }) => {
-    const record = await promisify(records.get(recordKey("item", id)));
+    const items = new Bundles(records);
+    await items.locate([{ id }]);
+    const record = items.get(id);
     if (!record || isTombstone(record) || version <= record.version) return false;
-    records.put({ ...record, version, data: { ...record.data, state, qty: quantity } });
+    items.put({ ...record, version, data: { ...record.data, state, qty: quantity } });
+    items.flush();
     return true;
   });
   if (changed) emit("replica");
@@ -115,23 +138,39 @@ export async function markReceipt(conversationId, upToSeq, status, mySide) {
   emit("replica");
 }
 
+// Stored records of `entity`, tombstones included; items unpacked from the bundles of the stalls
+// `stallIds` (null: every bundle).
+async function storedOf(records, entity, stallIds = null) {
+  if (entity !== "item") return getAll(records, entityRange(entity));
+  const bundles = stallIds === null
+    ? await getAll(records, bundleRange())
+    : await Promise.all(stallIds.map((stall) => promisify(records.get(bundleKey(stall)))));
+  return bundles.filter(Boolean).flatMap(unpack);
+}
+
 export async function get(entity, id) {
-  const record = await tx("records", "readonly", ({ records }) => promisify(records.get(recordKey(entity, id))));
+  const record = await tx("records", "readonly", async ({ records }) => {
+    if (entity !== "item") return promisify(records.get(recordKey(entity, id)));
+    const items = new Bundles(records);
+    await items.locate([{ id: String(id) }]);
+    return items.get(String(id));
+  });
   return record && !isTombstone(record) ? readRecord(record) : null;
 }
 
 export async function all(entity) {
-  const list = await tx("records", "readonly", ({ records }) => getAll(records, entityRange(entity)));
+  const list = await tx("records", "readonly", ({ records }) => storedOf(records, entity));
   return list.filter((r) => !isTombstone(r)).map(readRecord);
 }
 
 export async function ofEvent(eventId, entity) {
-  const list = await tx("records", "readonly", ({ records }) => getAll(records, entityRange(entity)));
+  const list = await tx("records", "readonly", ({ records }) => storedOf(records, entity));
   return list.filter((r) => r.event_id === eventId).map(readRecord);
 }
 
 export async function children(parentId, entity) {
-  const list = await tx("records", "readonly", ({ records }) => getAll(records.index("parent"), parentId));
+  const list = await tx("records", "readonly", ({ records }) =>
+    entity === "item" ? storedOf(records, "item", [parentId]) : getAll(records.index("parent"), parentId));
   return list.filter((r) => !isTombstone(r) && keyParts(r.key)[0] === entity).map(readRecord);
 }
 

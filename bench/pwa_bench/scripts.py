@@ -72,9 +72,10 @@ STORAGE_SCRIPT = """async () => {
       const size = encoder.encode(JSON.stringify(value) ?? "").length;
       bytes += size;
       if (name === "records") {
-        const kind = value.entity ?? String(value.key).split(":")[0]; // stored records (v3) keep it in the key
-        const entity = (entities[kind] ??= { count: 0, bytes: 0 });
-        entity.count += 1;
+        // Stored records (v3 on) keep their entity in the key; items (v4) sit one record per stall.
+        const kind = value.entity ?? String(value.key).split(":")[0];
+        const entity = (entities[kind === "items" ? "item (in stall records)" : kind] ??= { count: 0, bytes: 0 });
+        entity.count += kind === "items" ? Object.keys(value.items).length : 1;
         entity.bytes += size;
       }
     }

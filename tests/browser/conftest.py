@@ -402,7 +402,6 @@ def sw_registration_id(cdp: Any, origin: str) -> str:
     raise AssertionError("no service worker registration reported")
 
 
-# The titles of the items in the app's IndexedDB replica (the "records" store), sorted.
 # A pulled format-1 change as the apps stored it before sync format 2 (pwa/kit/replica.js
 # toRecord then): the upgrade tests write old replicas with it, substituted for OLD_RECORD in their scripts.
 OLD_RECORD = """(({ entity, id, version, data }) => ({
@@ -412,15 +411,19 @@ OLD_RECORD = """(({ entity, id, version, data }) => ({
   data,
 }))"""
 
+# The titles of the items in the app's IndexedDB replica (the "records" store, an item bundle per
+# stall: pwa/bundles.js), sorted.
 REPLICA_TITLES = """() => new Promise((resolve, reject) => {
     const open = indexedDB.open("souk");
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
         const db = open.result;
-        const all = db.transaction("records").objectStore("records").getAll(IDBKeyRange.bound("item:", "item:\\uffff"));
+        const bundles = IDBKeyRange.bound("items:", "items:\\uffff");
+        const all = db.transaction("records").objectStore("records").getAll(bundles);
         all.onsuccess = () => {
             db.close();
-            resolve(all.result.filter((r) => r.data).map((r) => r.data.title).sort());
+            const items = all.result.flatMap((bundle) => Object.values(bundle.items)); // one record per stall
+            resolve(items.filter((r) => r.data).map((r) => r.data.title).sort());
         };
         all.onerror = () => reject(all.error);
     };

@@ -1,7 +1,7 @@
 """A phone from before sync format 2 loads the new app: its replica (format-1 records, URLs and
-all, in database version 1 with its three indexes; or the lean records of database version 2)
-is converted in place to the stored form of version 3, its queued chat message is delivered
-exactly once, and its favourites stay.
+all, in database version 1 with its three indexes; the lean records of database version 2; or
+version 3's one record per item) is converted in place to the stored form of version 4 (items
+one record per stall), its queued chat message is delivered exactly once, and its favourites stay.
 
 The old state is written the way the old app wrote it: database "souk" version 1 with the old
 schema, records as the old app stored pulled format-1 changes, a real format-1 cursor, the
@@ -24,8 +24,10 @@ from tests.browser.conftest import OLD_RECORD, Market, inbox_messages, open_cont
 
 # The old app's database (pwa/store.js before format 2) and its records (kit/replica.js toRecord).
 SEED_OLD_STATE = """async ({ version, changes, kv, outboxEntry, favourite }) => {
-  // Version 2 stored the records lean, as kit/wire.js compact still makes them.
+  // Version 2 stored the records lean, as kit/wire.js compact still makes them; version 3 stored
+  // each lean, without its entity, id or an item's stall (stored.js toStored still makes them).
   const { compact } = version === 2 ? await import("/app/kit/wire.js") : { compact: null };
+  const { toStored } = version === 3 ? await import("/app/stored.js") : { toStored: null };
   const open = indexedDB.open("souk", version);
   open.onupgradeneeded = () => {
     const db = open.result;
@@ -49,7 +51,7 @@ SEED_OLD_STATE = """async ({ version, changes, kv, outboxEntry, favourite }) => 
   for (const change of changes) {
     const record = OLD_RECORD(change);
     if (version === 2 && record.data) record.data = compact(record.entity, record.data);
-    tx.objectStore("records").put(record);
+    tx.objectStore("records").put(version === 3 ? toStored(record) : record);
   }
   for (const [key, value] of Object.entries(kv)) tx.objectStore("kv").put(value, key);
   tx.objectStore("outbox").add(outboxEntry);
@@ -67,7 +69,10 @@ READ_STATE = """() => new Promise((resolve, reject) => {
     const records = tx.objectStore("records");
     const out = { version: db.version, indexes: [...records.indexNames] };
     const all = records.getAll();
-    all.onsuccess = () => { out.records = all.result; };
+    all.onsuccess = () => {
+      out.records = all.result.filter((r) => !String(r.key).startsWith("items:"));
+      out.bundles = all.result.filter((r) => String(r.key).startsWith("items:"));
+    };
     const favs = tx.objectStore("favourites").getAll();
     favs.onsuccess = () => { out.favourites = favs.result.map((f) => f.id); };
     const queued = tx.objectStore("outbox").count();
@@ -96,12 +101,21 @@ def _format1_pull(market: Market, token: str) -> tuple[list[dict[str, Any]], str
     raise AssertionError("the format-1 pull never caught up")
 
 
+def _items(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stored items of READ_STATE's bundles by id, each with its stall and event added."""
+    return {
+        item_id: {**held, "stall": bundle["key"].removeprefix("items:"), "event_id": bundle["event_id"]}
+        for bundle in state["bundles"]
+        for item_id, held in bundle["items"].items()
+    }
+
+
 def _short_key(hex_key: str) -> str:
     """A photo key as the replica stores it since version 3 (base64url of its 32 bytes)."""
     return base64.urlsafe_b64encode(bytes.fromhex(hex_key)).rstrip(b"=").decode("ascii")
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_old_phone_upgrades_without_losing_its_queued_message_or_favourites(
     context: BrowserContext, page: Page, market: Market, version: int
 ) -> None:
@@ -153,15 +167,19 @@ def test_an_old_phone_upgrades_without_losing_its_queued_message_or_favourites(
     page.goto(f"{market.base}/app/#/favourites")
     expect(page.locator(".item-row", has_text="Beeswax candle")).to_be_visible()
     state = page.evaluate(READ_STATE)
-    assert state["version"] == 3
+    assert state["version"] == 4
     assert state["indexes"] == ["parent"]
     assert favourite in state["favourites"]
-    item = next(r for r in state["records"] if r["key"] == f"item:{old_item['id']}")
+    assert not [r["key"] for r in state["records"] if r["key"].startswith("item:")], "items live in bundles"
+    items = _items(state)
+    assert len(items) == sum(1 for c in changes if c["entity"] == "item")
+    item = items[old_item["id"]]
     assert item["data"]["photos"] == [[_short_key(old_item["data"]["photos"][0]["key"]), 640, 480]]
-    assert item["parent"] == old_item["data"]["stall_id"] and "stall" not in item["data"]
-    assert not {"entity", "id"} & set(item), "the key holds them"
-    assert "/photos/" not in str([r.get("data") for r in state["records"]])  # no URL is stored
-    assert "tag_keys" not in str(state["records"]) and "event_id" not in item["data"]
+    assert item["stall"] == old_item["data"]["stall_id"] and "stall" not in item["data"]
+    assert item["event_id"] == market.event["id"] and "event_id" not in item["data"]
+    assert set(item) == {"version", "data", "stall", "event_id"}, "the bundle holds the rest"
+    assert "/photos/" not in str([r.get("data") for r in state["records"]] + state["bundles"])  # no URL is stored
+    assert "tag_keys" not in str(state["records"] + state["bundles"])
 
     # The queued message went out once; the item page derives its photo's URL from the key.
     wait_until_sent(page)
@@ -199,10 +217,13 @@ def test_a_new_phone_stores_the_replica_lean(context: BrowserContext, page: Page
     open_controlled(page, f"{market.base}/s/{market.stalls['honey']['code']}")
     assert pulls and all(p["format"] == 2 for p in pulls)
     state = page.evaluate(READ_STATE)
-    honey_item = next(r for r in state["records"] if r.get("data", {}).get("title") == "Wildflower honey")
+    honey_item = next(r for r in _items(state).values() if r["data"]["title"] == "Wildflower honey")
     assert "#honey" in honey_item["data"]["tags"]
     assert "tag_keys" not in honey_item["data"] and "thumb" not in str(honey_item)
-    assert set(honey_item) == {"key", "version", "event_id", "parent", "data"} and "stall" not in honey_item["data"]
+    assert set(honey_item) == {"version", "data", "stall", "event_id"} and "stall" not in honey_item["data"]
+    assert honey_item["stall"] == market.stalls["honey"]["id"]
+    honey_titles = {i["data"]["title"] for i in _items(state).values() if i["stall"] == market.stalls["honey"]["id"]}
+    assert {"Wildflower honey", "Beeswax candle", "Honeycomb slab"} <= honey_titles, "one record per stall"
     assert len(honey_item["data"]["photos"][0][0]) == 43
     page.goto(f"{market.base}/app/#/?q=wildflower")
     expect(page.locator(".item-row", has_text="Wildflower honey")).to_be_visible()

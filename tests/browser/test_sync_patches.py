@@ -12,26 +12,36 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Market, open_controlled
 
+# The app keeps items one record per stall (pwa/bundles.js): {key: "items:<stall>", items: {id: ...}}.
+BUNDLES = 'IDBKeyRange.bound("items:", "items:\\uffff")'
+
 STORED_ITEM = """(id) => new Promise((resolve, reject) => {
     const open = indexedDB.open("souk");
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
         const db = open.result;
-        const get = db.transaction("records").objectStore("records").get(`item:${id}`);
-        get.onsuccess = () => { db.close(); resolve(get.result ?? null); };
-        get.onerror = () => reject(get.error);
+        const all = db.transaction("records").objectStore("records").getAll(BUNDLES);
+        all.onsuccess = () => { db.close(); resolve(all.result.find((b) => b.items[id])?.items[id] ?? null); };
+        all.onerror = () => reject(all.error);
     };
-})"""
+})""".replace("BUNDLES", BUNDLES)
 
 FORGET_ITEM = """(id) => new Promise((resolve, reject) => {
     const open = indexedDB.open("souk");
     open.onsuccess = () => {
         const tx = open.result.transaction("records", "readwrite");
-        tx.objectStore("records").delete(`item:${id}`);
+        const records = tx.objectStore("records");
+        const all = records.getAll(BUNDLES);
+        all.onsuccess = () => {
+            for (const bundle of all.result.filter((b) => b.items[id])) {
+                delete bundle.items[id];
+                records.put(bundle);
+            }
+        };
         tx.oncomplete = () => { open.result.close(); resolve(true); };
         tx.onerror = () => reject(tx.error);
     };
-})"""
+})""".replace("BUNDLES", BUNDLES)
 
 
 def _record_pulls(page: Page) -> list[tuple[dict[str, Any], dict[str, Any]]]:
