@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Request
@@ -51,9 +52,22 @@ def kind_of(path: str, content_type: str) -> str:
     return "other"
 
 
-def account(requests: list[Request], base: str) -> Transfer:
-    """Sort the finished requests of a first visit by who fetched them and what they are."""
+# The page's API calls in its Resource Timing (name, encodedBodySize, transferSize): read in the page
+# with this, their sizes come from there, not from Playwright's `Request.sizes()`, which now and
+# then never returns for a fetch that overlapped another (the first visit asks for the next pull
+# page while it writes the one before). Chromium gives such entries a nominal 300 bytes of headers.
+API_TIMINGS_SCRIPT = """() => performance.getEntriesByType("resource")
+  .filter((e) => new URL(e.name).pathname.startsWith("/api/"))
+  .map((e) => [e.name, e.encodedBodySize, e.transferSize])"""
+
+
+def account(requests: list[Request], base: str, api_timings: list[list[Any]]) -> Transfer:
+    """Sort the finished requests of a first visit by who fetched them and what they are
+    (`api_timings`: what API_TIMINGS_SCRIPT read in the page)."""
     transfer = Transfer()
+    timed: dict[str, list[tuple[int, int]]] = {}
+    for name, body, total in api_timings:
+        timed.setdefault(str(name), []).append((int(body), int(total) - int(body)))
     with httpx.Client(timeout=30) as http:
         for request in requests:
             response = request.response()
@@ -65,8 +79,12 @@ def account(requests: list[Request], base: str) -> Transfer:
             if response.from_service_worker:
                 transfer.from_worker += 1  # answered by the worker: its own fetch, if any, is counted
                 continue
-            sizes = request.sizes()
-            body_size = sizes["responseBodySize"]
+            page_api = path.startswith("/api/") and not request.service_worker
+            if page_api and timed.get(request.url):
+                body_size, headers_size = timed[request.url].pop(0)
+            else:
+                sizes = request.sizes()
+                body_size, headers_size = sizes["responseBodySize"], sizes["responseHeadersSize"]
             raw: bytes | None = None
             if path == "/sw.js" and body_size <= 0:
                 # Chromium reports the worker script with no body size: count the bytes it is served with.
@@ -75,7 +93,7 @@ def account(requests: list[Request], base: str) -> Transfer:
             elif body_size <= 0 and response.status != 204:
                 transfer.from_cache += 1  # the HTTP cache answered: nothing on the wire
                 continue
-            headers = response.all_headers()
+            headers = response.headers if page_api else response.all_headers()
             if headers.get("content-encoding"):
                 transfer.encodings.add(headers["content-encoding"])
             if raw is None:
@@ -87,7 +105,7 @@ def account(requests: list[Request], base: str) -> Transfer:
                     raw = http.get(request.url).content  # Playwright hands no body for a worker's fetches
             who = "worker" if request.service_worker else ("replica" if path.startswith("/api/") else "page")
             row = transfer.rows.setdefault((who, kind_of(path, headers.get("content-type", ""))), Row())
-            row.add(body_size, sizes["responseHeadersSize"], raw)
+            row.add(body_size, headers_size, raw)
     return transfer
 
 

@@ -143,21 +143,34 @@ export async function wholeSnapshot(fetchPage) {
  */
 export async function pullToHead({ cursor, fetchPage, apply, maxResets = 3, progressive = false }) {
   let resets = 0;
+  /** @type {{cursor: string|null, page: Promise<Page>}|null} */
+  let ahead = null; // the next snapshot page, asked for while this one is applied
+  /** @param {string|null} from */
+  const fetchAhead = (from) => {
+    const page = fetchPage(from);
+    page.catch(() => {}); // a failure surfaces when the page is awaited, if it ever is
+    return { cursor: from, page };
+  };
   for (let pages = 0; pages < 1000; pages++) {
     let fresh = cursor === null;
     if (fresh && progressive && pages === 0) {
       // A first visit (nothing held to keep showing): each snapshot page is applied as it comes,
       // with the snapshot cursor that continues it, so the first page (the scanned stall) shows at
-      // once and a lost connection resumes where it stopped.
+      // once and a lost connection resumes where it stopped. The next page is already on its way
+      // while one is written: on a slow link and a slow phone the two overlap.
       const first = await fetchPage(null);
       if (!first.reset) {
+        ahead = first.has_more ? fetchAhead(first.cursor) : null;
         await apply(first, true);
         cursor = first.cursor;
         if (!first.has_more) break;
         continue;
       }
     }
-    let answer = fresh ? null : await fetchPage(cursor);
+    const early = ahead && ahead.cursor === cursor ? ahead.page : null;
+    ahead = null;
+    let answer = fresh ? null : await (early ?? fetchPage(cursor));
+    if (progressive && answer?.snapshot && answer.has_more && !answer.reset) ahead = fetchAhead(answer.cursor);
     if (answer?.reset) fresh = true;
     if (fresh) {
       if (answer?.reset && ++resets > maxResets) throw new Error("The server keeps asking to start over; try again later");
