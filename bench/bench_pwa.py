@@ -50,7 +50,7 @@ from playwright.sync_api import Request, sync_playwright
 from pwa_bench.browser import phone, visit, wait_marks
 from pwa_bench.report import print_goals, print_storage, print_timings, print_transfer
 from pwa_bench.scripts import STORAGE_SCRIPT
-from pwa_bench.transfer import API_TIMINGS_SCRIPT, account, folder_size
+from pwa_bench.transfer import PageNetwork, account, folder_size
 
 
 def median_stall(base: str) -> tuple[str, str, int]:
@@ -96,12 +96,13 @@ def main() -> None:
             finished: list[Request] = []
             with phone(pw, warm_profile, throttled=False) as (context, page):
                 context.on("requestfinished", lambda request: finished.append(request))
+                network = PageNetwork(context.new_cdp_session(page))
                 print(f"browser: {CHROMIUM}, Chromium {context.browser.version if context.browser else '?'}")
                 page.goto(url, wait_until="commit")
                 first = wait_marks(page, ("dom", "dom_painted", "fcp", "app", "synced"), 120)
                 wait_for_function(page, "navigator.serviceWorker.controller !== null", timeout=30_000)
                 storage: dict[str, Any] = page.evaluate(STORAGE_SCRIPT)
-                transfer = account(finished, base, page.evaluate(API_TIMINGS_SCRIPT))
+                transfer = account(finished, base, network)
             disk = {
                 "IndexedDB": folder_size(warm_profile / "Default" / "IndexedDB"),
                 "CacheStorage": folder_size(warm_profile / "Default" / "Service Worker" / "CacheStorage"),

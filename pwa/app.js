@@ -199,10 +199,11 @@ async function warmThumbnails({ stallOnly = false } = {}) {
   worker.postMessage({ type: "warm-photos", urls });
 }
 
-function pullNow() {
+// `join`: the first pull, which boot.js may have started already: wait for it, not for another.
+function pullNow({ join = false } = {}) {
   if (!app.slug || !navigator.onLine) return Promise.resolve();
   const route = currentRoute();
-  return pull(app.slug, { stall: route.name === "stall" ? route.params.code : null }).then(
+  return (join ? pull.join : pull)(app.slug, { stall: route.name === "stall" ? route.params.code : null }).then(
     () => {
       document.body.dataset.synced = "yes";
       showPhase();
@@ -300,9 +301,9 @@ async function boot() {
   on("pulled", ({ snapshot }) => {
     if (snapshot && document.body.dataset.synced !== "yes") warmThumbnails({ stallOnly: true }).catch(() => {});
   });
-  // A first visit's pull starts while the view's module loads: the scanned stall's page of it
-  // may be in before the view is (calls made while it runs fold into it: sync.js).
-  const pulling = pullNow();
+  // A first visit's pull starts while the view's module loads (from a stall's QR code it started
+  // earlier still, in boot.js): the scanned stall's page of it may be in before the view is.
+  const pulling = pullNow({ join: true });
   if (firstVisit) Promise.race([once("pulled"), pulling]).then(() => registerWorker()); // pullNow never rejects
   await render();
   on("flushed", () => pullNow());

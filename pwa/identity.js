@@ -1,13 +1,16 @@
 // Who this browser is to the server: an anonymous visitor device (always), and a vendor
 // while one is signed in. Tokens live in IndexedDB so the service worker can use them too.
 // Each identity has its own outbox client (client id + next mutation number) in "client:<kind>".
+import { noteIdentity, takeDevice } from "./first-visit.js";
 import { request } from "./kit/http.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { kvGet, kvSet, tx } from "./store.js";
 import { uuid, withLock } from "./util.js";
 
-export function getIdentity(kind) {
-  return kvGet(`identity:${kind}`);
+export async function getIdentity(kind) {
+  const identity = await kvGet(`identity:${kind}`);
+  if (identity) noteIdentity();
+  return identity;
 }
 
 // The visitor's device identity, created on first use (needs the network once).
@@ -17,7 +20,7 @@ export async function deviceIdentity() {
   return withLock("souk-identity", async () => {
     const again = await getIdentity("device");
     if (again) return again;
-    const answer = await request("POST", "/api/devices");
+    const answer = (await takeDevice()) ?? (await request("POST", "/api/devices"));
     const identity = { kind: "device", token: answer.token, device_id: answer.device_id };
     await saveIdentity(identity);
     return identity;
@@ -36,6 +39,7 @@ export function saveIdentity(identity) {
     const key = `identity:${identity.kind}`;
     const before = await promisify(kv.get(key));
     kv.put(identity, key);
+    noteIdentity();
     if (!before || before.token !== identity.token) await newClient(kv, outbox, identity.kind);
   });
 }

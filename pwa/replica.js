@@ -87,7 +87,7 @@ export async function applyPage(changes, { cursorKey, cursor, fresh = false }) {
     }
     await applyInto(records, changes);
     kv.put(cursor, cursorKey);
-  });
+  }, "relaxed"); // a page the phone can pull again: no wait for the disk
   emit("replica");
 }
 

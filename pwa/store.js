@@ -71,8 +71,8 @@ export function db() {
   return opening;
 }
 
-export async function tx(names, mode, work) {
-  return transact(await db(), names, mode, work);
+export async function tx(names, mode, work, durability = "strict") {
+  return transact(await db(), names, mode, work, durability);
 }
 
 export async function kvGet(key) {

@@ -13,6 +13,16 @@ export function keyParts(key) {
   return [key.slice(0, at), key.slice(at + 1)];
 }
 
+// A market's items share a few hundred photos: each key is shortened once, not once per item.
+const shortened = new Map();
+function short(key) {
+  if (!shortened.has(key)) {
+    if (shortened.size > 5000) shortened.clear();
+    shortened.set(key, shortKey(key));
+  }
+  return shortened.get(key);
+}
+
 /** A record (any shape since database version 1: REST, lean, or stored) as it goes to disk. */
 export function toStored(record) {
   if (!record || record.deleted || !record.data) return record;
@@ -21,7 +31,7 @@ export function toStored(record) {
   const data = { ...compact(entity, record.data) };
   if (entity === "item") {
     if (data.stall === record.parent) delete data.stall;
-    if (data.photos) data.photos = data.photos.map(([key, width, height]) => [shortKey(key), width, height]);
+    if (data.photos) data.photos = data.photos.map(([key, width, height]) => [short(key), width, height]);
   }
   return { key: record.key, version: record.version, event_id: record.event_id, parent: record.parent, data };
 }

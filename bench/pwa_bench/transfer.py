@@ -3,13 +3,14 @@ what it is, with the bodies' size gzipped at level 6 as an estimate."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Request
+from playwright.sync_api import CDPSession, Request
 
 
 @dataclass
@@ -52,60 +53,103 @@ def kind_of(path: str, content_type: str) -> str:
     return "other"
 
 
-# The page's API calls in its Resource Timing (name, encodedBodySize, transferSize): read in the page
-# with this, their sizes come from there, not from Playwright's `Request.sizes()`, which now and
-# then never returns for a fetch that overlapped another (the first visit asks for the next pull
-# page while it writes the one before). Chromium gives such entries a nominal 300 bytes of headers.
-API_TIMINGS_SCRIPT = """() => performance.getEntriesByType("resource")
-  .filter((e) => new URL(e.name).pathname.startsWith("/api/"))
-  .map((e) => [e.name, e.encodedBodySize, e.transferSize])"""
+class PageNetwork:
+    """What the page itself fetched, from DevTools' Network events on its own CDP session: the
+    page's share of the accounting does not go through Playwright's per-request calls
+    (`Request.response()`, `Request.sizes()`), which now and then never return for a page's
+    request (seen on an API fetch that overlapped another, a photo and the manifest's icon)."""
+
+    def __init__(self, cdp: CDPSession) -> None:
+        self.cdp = cdp
+        self.seen: dict[str, dict[str, Any]] = {}
+        cdp.on("Network.requestWillBeSent", self._sent)
+        cdp.on("Network.requestWillBeSentExtraInfo", self._sent_headers)
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.loadingFinished", self._finished)
+        cdp.send("Network.enable")
+
+    def _entry(self, request_id: str) -> dict[str, Any]:
+        return self.seen.setdefault(request_id, {"id": request_id})
+
+    def _sent(self, event: dict[str, Any]) -> None:
+        self._entry(event["requestId"]).update(url=event["request"]["url"], method=event["request"]["method"])
+
+    def _sent_headers(self, event: dict[str, Any]) -> None:
+        headers = {k.lower(): v for k, v in event.get("headers", {}).items()}
+        self._entry(event["requestId"])["accept_encoding"] = headers.get("accept-encoding", "")
+
+    def _response(self, event: dict[str, Any]) -> None:
+        response = event["response"]
+        headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
+        self._entry(event["requestId"]).update(
+            status=response["status"],
+            type=headers.get("content-type", response.get("mimeType", "")),
+            encoding=headers.get("content-encoding", ""),
+            headers_size=int(response.get("encodedDataLength", 0)),
+            cached=bool(response.get("fromDiskCache") or response.get("fromPrefetchCache")),
+            worker=bool(response.get("fromServiceWorker")),
+        )
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        self._entry(event["requestId"])["total"] = int(event["encodedDataLength"])
+
+    def body(self, request_id: str) -> bytes:
+        answer = self.cdp.send("Network.getResponseBody", {"requestId": request_id})
+        text = answer["body"]
+        return base64.b64decode(text) if answer.get("base64Encoded") else text.encode("utf-8")
 
 
-def account(requests: list[Request], base: str, api_timings: list[list[Any]]) -> Transfer:
-    """Sort the finished requests of a first visit by who fetched them and what they are
-    (`api_timings`: what API_TIMINGS_SCRIPT read in the page)."""
+def account(requests: list[Request], base: str, page: PageNetwork) -> Transfer:
+    """Sort what a first visit fetched by who fetched it and what it is: the page's requests from
+    `page`, the service worker's from Playwright's finished `requests`."""
     transfer = Transfer()
-    timed: dict[str, list[tuple[int, int]]] = {}
-    for name, body, total in api_timings:
-        timed.setdefault(str(name), []).append((int(body), int(total) - int(body)))
     with httpx.Client(timeout=30) as http:
+        for seen in page.seen.values():
+            if "total" not in seen or "status" not in seen or not str(seen.get("url", "")).startswith(base):
+                continue
+            path = seen["url"][len(base) :].split("?")[0]
+            if not transfer.accept_encoding and seen.get("accept_encoding"):
+                transfer.accept_encoding = seen["accept_encoding"]
+            if seen["worker"]:
+                transfer.from_worker += 1  # answered by the worker: its own fetch, if any, is counted
+                continue
+            body_size = seen["total"] - seen["headers_size"]
+            if seen["cached"] or (body_size <= 0 and seen["status"] != 204):
+                transfer.from_cache += 1  # the HTTP cache answered: nothing on the wire
+                continue
+            if seen["encoding"]:
+                transfer.encodings.add(seen["encoding"])
+            raw = http.get(seen["url"]).content if seen["method"] == "GET" else page.body(seen["id"])
+            who = "replica" if path.startswith("/api/") else "page"
+            row = transfer.rows.setdefault((who, kind_of(path, seen["type"])), Row())
+            row.add(body_size, seen["headers_size"], raw)
         for request in requests:
+            if not request.service_worker:
+                continue  # counted above
             response = request.response()
             if response is None or not request.url.startswith(base):
                 continue
             path = request.url[len(base) :].split("?")[0]
-            if not transfer.accept_encoding and request.resource_type == "document":
-                transfer.accept_encoding = request.all_headers().get("accept-encoding", "")
             if response.from_service_worker:
-                transfer.from_worker += 1  # answered by the worker: its own fetch, if any, is counted
+                transfer.from_worker += 1
                 continue
-            page_api = path.startswith("/api/") and not request.service_worker
-            if page_api and timed.get(request.url):
-                body_size, headers_size = timed[request.url].pop(0)
-            else:
-                sizes = request.sizes()
-                body_size, headers_size = sizes["responseBodySize"], sizes["responseHeadersSize"]
-            raw: bytes | None = None
+            sizes = request.sizes()
+            body_size = sizes["responseBodySize"]
+            worker_raw: bytes | None = None
             if path == "/sw.js" and body_size <= 0:
                 # Chromium reports the worker script with no body size: count the bytes it is served with.
-                raw = http.get(request.url).content
-                body_size = len(raw)
+                worker_raw = http.get(request.url).content
+                body_size = len(worker_raw)
             elif body_size <= 0 and response.status != 204:
-                transfer.from_cache += 1  # the HTTP cache answered: nothing on the wire
+                transfer.from_cache += 1
                 continue
-            headers = response.headers if page_api else response.all_headers()
+            headers = response.all_headers()
             if headers.get("content-encoding"):
                 transfer.encodings.add(headers["content-encoding"])
-            if raw is None:
-                try:
-                    raw = response.body()
-                except Exception:
-                    raw = b""
-                if len(raw) < body_size and request.method == "GET":
-                    raw = http.get(request.url).content  # Playwright hands no body for a worker's fetches
-            who = "worker" if request.service_worker else ("replica" if path.startswith("/api/") else "page")
-            row = transfer.rows.setdefault((who, kind_of(path, headers.get("content-type", ""))), Row())
-            row.add(body_size, headers_size, raw)
+            if worker_raw is None:
+                worker_raw = http.get(request.url).content  # Playwright hands no body for a worker's fetches
+            row = transfer.rows.setdefault(("worker", kind_of(path, headers.get("content-type", ""))), Row())
+            row.add(body_size, sizes["responseHeadersSize"], worker_raw)
     return transfer
 
 

@@ -35,18 +35,22 @@ export function committed(tx) {
 }
 
 // Runs `work({store: IDBObjectStore, ...}, tx)` in one transaction; resolves with its result
-// after the commit. A throw inside `work` aborts the whole transaction.
+// after the commit. A throw inside `work` aborts the whole transaction. Commits are "strict" (on
+// disk before they resolve: a queued message must survive a flat battery) unless the caller
+// passes "relaxed" for data it can fetch again (a pulled page and its cursor commit together
+// either way; a page lost to a power cut is pulled again).
 /**
  * @template T
  * @param {IDBDatabase} db
  * @param {string | string[]} names
  * @param {IDBTransactionMode} mode
  * @param {(stores: Record<string, IDBObjectStore>, tx: IDBTransaction) => T | Promise<T>} work
+ * @param {"strict"|"relaxed"} [durability]
  * @returns {Promise<T>}
  */
-export async function transact(db, names, mode, work) {
+export async function transact(db, names, mode, work, durability = "strict") {
   const list = Array.isArray(names) ? names : [names];
-  const tx = db.transaction(list, mode, { durability: "strict" });
+  const tx = db.transaction(list, mode, { durability });
   const stores = Object.fromEntries(list.map((name) => [name, tx.objectStore(name)]));
   const done = committed(tx);
   let result;

@@ -83,16 +83,20 @@ export function applyChange(existing, change) {
 }
 
 /**
- * Fold calls: while `run` runs, further calls schedule exactly one more run after it.
+ * Fold calls: while `run` runs, further calls schedule exactly one more run after it. The folded
+ * function's `join(...args)` instead only waits for a run under way (or starts one): for a caller
+ * that knows nothing new has happened since that run began (the app taking over the first pull
+ * its boot module started).
  * @template {any[]} A
  * @param {(...args: A) => Promise<void>} run
- * @returns {(...args: A) => Promise<void>}
+ * @returns {((...args: A) => Promise<void>) & {join: (...args: A) => Promise<void>}}
  */
 export function folded(run) {
   /** @type {Promise<void>|null} */
   let running = null;
   let again = false;
-  return (...args) => {
+  /** @param {A} args */
+  const call = (...args) => {
     if (running) {
       again = true;
       return running;
@@ -109,6 +113,9 @@ export function folded(run) {
     })();
     return running;
   };
+  /** @param {A} args */
+  const join = (...args) => running ?? call(...args);
+  return Object.assign(call, { join });
 }
 
 /**

@@ -251,7 +251,8 @@ export function expandPage(answer, ctx = {}) {
   const rows = answer.changes || [];
   const event = rows.find((/** @type {any[]} */ r) => r[0] === "event" && r[3]);
   const context = {
-    ...ctx, photos: answer.photos || [],
+    // The page's photo table, its keys made canonical once (items refer to it by index).
+    ...ctx, photos: (answer.photos || []).map((/** @type {any} */ p) => photoOf(p)),
     eventId: event ? canonicalId(event[1]) : ctx.eventId, currency: event ? event[3].currency : ctx.currency,
   };
   const changes = rows.map((/** @type {any[]} */ [entity, short, version, data, base]) => {
