@@ -29,18 +29,22 @@ const stallOf = (bundle) => bundle.key.slice(PREFIX.length);
 // Where this tab last saw each item: a hint that saves reading every bundle.
 const seenIn = new Map();
 
-/** The stored item records (tombstones too) a bundle holds. */
-export function unpack(bundle) {
-  const stall = stallOf(bundle) || null;
-  return Object.entries(bundle.items).map(([id, held]) =>
-    held.deleted
-      ? { key: `item:${id}`, version: held.version, deleted: true }
-      : { key: `item:${id}`, version: held.version, event_id: bundle.event_id, parent: stall, data: held.data });
+/** Item `id` of `bundle` as a stored record (or tombstone). */
+function itemRecord(bundle, id) {
+  const held = bundle.items[id];
+  return held.deleted
+    ? { key: `item:${id}`, version: held.version, deleted: true }
+    : { key: `item:${id}`, version: held.version, event_id: bundle.event_id, parent: stallOf(bundle) || null, data: held.data };
 }
 
-/** A fresh bundle holding `stored` (item records of one stall, any order). */
-export function pack(stallId, eventId, stored) {
-  const bundle = { key: bundleKey(stallId), event_id: eventId ?? null, items: {} };
+/** The stored item records (tombstones too) a bundle holds. */
+export function unpack(bundle) {
+  return Object.keys(bundle.items).map((id) => itemRecord(bundle, id));
+}
+
+/** A fresh bundle holding `stored` (item records of one stall, any order; its event from theirs). */
+export function pack(stallId, stored) {
+  const bundle = { key: bundleKey(stallId), event_id: null, items: {} };
   for (const record of stored) place(bundle, record);
   return bundle;
 }
@@ -49,6 +53,13 @@ function place(bundle, record) {
   const id = record.key.slice("item:".length);
   bundle.items[id] = record.deleted ? { version: record.version, deleted: true } : { version: record.version, data: record.data };
   if (!record.deleted && record.event_id) bundle.event_id = record.event_id;
+}
+
+/** The bundles of `records` (an open transaction's store) holding items `ids`, read. @param {any} records @param {string[]} ids */
+export async function holding(records, ids) {
+  const items = new Bundles(records);
+  await items.locate(ids.map((id) => ({ id })));
+  return items;
 }
 
 /**
@@ -94,6 +105,7 @@ export class Bundles {
    * @param {{id: string, stall?: string|null}[]} wanted
    */
   async locate(wanted) {
+    if (!wanted.length) return;
     const hinted = wanted.map((w) => w.stall ?? seenIn.get(w.id)).filter((stall) => stall !== undefined);
     await this.load(["", ...hinted]); // "": tombstones an older database kept without their stall
     if (wanted.some((w) => !w.stall && !this.where.has(w.id))) await this.load(null);
@@ -102,9 +114,7 @@ export class Bundles {
   /** The stored record of item `id`, if this transaction has read its bundle. */
   get(id) {
     const stall = this.where.get(id);
-    if (stall === undefined) return undefined;
-    const { key, event_id: eventId, items } = this.byStall.get(stall);
-    return unpack({ key, event_id: eventId, items: { [id]: items[id] } })[0];
+    return stall === undefined ? undefined : itemRecord(this.byStall.get(stall), id);
   }
 
   /** Store an item record (or tombstone) in its stall's bundle. */
@@ -113,7 +123,7 @@ export class Bundles {
     const was = this.where.get(id);
     const stall = record.deleted ? was ?? "" : record.parent ?? was ?? "";
     if (was !== undefined && was !== stall) this.remove(id);
-    if (!this.byStall.has(stall)) this.byStall.set(stall, pack(stall, record.event_id, []));
+    if (!this.byStall.has(stall)) this.byStall.set(stall, pack(stall, []));
     place(this.byStall.get(stall), record);
     this.where.set(id, stall);
     seenIn.set(id, stall);

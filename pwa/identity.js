@@ -1,7 +1,7 @@
 // Who this browser is to the server: an anonymous visitor device (always), and a vendor
 // while one is signed in. Tokens live in IndexedDB so the service worker can use them too.
 // Each identity has its own outbox client (client id + next mutation number) in "client:<kind>".
-import { noteIdentity, takeDevice } from "./first-visit.js";
+import { hasIdentity, noteIdentity, takeDevice } from "./first-visit.js";
 import { request } from "./kit/http.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { kvGet, kvSet, tx } from "./store.js";
@@ -9,7 +9,7 @@ import { uuid, withLock } from "./util.js";
 
 export async function getIdentity(kind) {
   const identity = await kvGet(`identity:${kind}`);
-  if (identity) noteIdentity();
+  if (identity && !hasIdentity()) noteIdentity();
   return identity;
 }
 

@@ -9,7 +9,7 @@ import { emit } from "./bus.js";
 import { getAll, promisify } from "./kit/idb.js";
 import { applyChange, isTombstone, recordKey } from "./kit/replica.js";
 import { compact, expand } from "./kit/wire.js";
-import { bundleKey, bundleRange, Bundles, unpack } from "./bundles.js";
+import { bundleKey, bundleRange, Bundles, holding, unpack } from "./bundles.js";
 import { fromStored, keyParts, toStored } from "./stored.js";
 import { entityRange, tx } from "./store.js";
 
@@ -103,8 +103,7 @@ export { applyInto };
 // Drop an item from the replica, tombstone and all (the server confirmed deleting it), inside an
 // open transaction on "records".
 export async function forgetItem(records, id) {
-  const items = new Bundles(records);
-  await items.locate([{ id }]);
+  const items = await holding(records, [id]);
   items.remove(id);
   items.flush();
 }
@@ -112,8 +111,7 @@ export async function forgetItem(records, id) {
 // A live "item" frame: state and quantity at a version.
 export async function patchItem(id, { state, quantity, version }) {
   const changed = await tx("records", "readwrite", async ({ records }) => {
-    const items = new Bundles(records);
-    await items.locate([{ id }]);
+    const items = await holding(records, [id]);
     const record = items.get(id);
     if (!record || isTombstone(record) || version <= record.version) return false;
     items.put({ ...record, version, data: { ...record.data, state, qty: quantity } });
@@ -151,9 +149,7 @@ async function storedOf(records, entity, stallIds = null) {
 export async function get(entity, id) {
   const record = await tx("records", "readonly", async ({ records }) => {
     if (entity !== "item") return promisify(records.get(recordKey(entity, id)));
-    const items = new Bundles(records);
-    await items.locate([{ id: String(id) }]);
-    return items.get(String(id));
+    return (await holding(records, [String(id)])).get(String(id));
   });
   return record && !isTombstone(record) ? readRecord(record) : null;
 }

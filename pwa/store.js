@@ -41,7 +41,7 @@ function upgrade(db, oldVersion, transaction) {
     walk.onsuccess = () => {
       const cursor = walk.result;
       if (!cursor) {
-        for (const [stall, items] of stalls) records.put(pack(stall, items.find((r) => r.event_id)?.event_id, items));
+        for (const [stall, items] of stalls) records.put(pack(stall, items));
         return;
       }
       const record = cursor.value.data ? toStored(cursor.value) : cursor.value;

@@ -176,6 +176,13 @@ class Market:
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=10)
 
+    def add_items(self, key: str, bodies: list[dict[str, Any]]) -> None:
+        """List items at stall `key` as its vendor, each through the REST API (201 or fail)."""
+        with self.http() as http:
+            for body in bodies:
+                made = http.post(f"/api/stalls/{self.stalls[key]['code']}/items", json=body, headers=self.vendors[key])
+                assert made.status_code == 201, made.text
+
 
 def jpeg(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 120, 40)) -> bytes:
     """A real JPEG photo (a few shapes), as a phone camera would hand it over."""

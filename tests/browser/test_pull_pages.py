@@ -68,13 +68,10 @@ PULL_IN_BROWSER = """async ({ slug, failAt }) => {
 
 
 def _seed(market: Market, count: int) -> None:
-    with market.http() as http:
-        for n in range(count):
-            body = {"title": f"Jar of jam no. {n}", "price": 300 + n, "quantity": 1, "hashtags": ["#jam"]}
-            made = http.post(
-                f"/api/stalls/{market.stalls['honey']['code']}/items", json=body, headers=market.vendors["honey"]
-            )
-            assert made.status_code == 201, made.text
+    jars = [
+        {"title": f"Jar of jam no. {n}", "price": 300 + n, "quantity": 1, "hashtags": ["#jam"]} for n in range(count)
+    ]
+    market.add_items("honey", jars)
 
 
 def _asked(log: list[list[Any]]) -> list[Any]:

@@ -67,13 +67,11 @@ def test_a_short_word_with_a_typo_finds_the_honey_online_and_offline(
 def test_true_totals_and_show_more_reach_every_match_online_and_offline(
     context: BrowserContext, page: Page, market: Market
 ) -> None:
-    with market.http() as http:
-        for n in range(RIVER):
-            body = {"title": f"River clean-up mug {n}", "price": 500 + n, "quantity": 1, "hashtags": ["#RiverRescue"]}
-            made = http.post(
-                f"/api/stalls/{market.stalls['olive']['code']}/items", json=body, headers=market.vendors["olive"]
-            )
-            assert made.status_code == 201, made.text
+    mugs = [
+        {"title": f"River clean-up mug {n}", "price": 500 + n, "quantity": 1, "hashtags": ["#RiverRescue"]}
+        for n in range(RIVER)
+    ]
+    market.add_items("olive", mugs)
     _indexed(market, {"tag": "RiverRescue"}, RIVER)
     open_controlled(page, f"{market.base}/s/{market.stalls['honey']['code']}")
     page.goto(f"{market.base}/app/#/?tag=RiverRescue")
